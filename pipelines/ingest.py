@@ -1,0 +1,295 @@
+"""Ingestion of one inbox file: read, map headers, normalise, validate, load.
+
+The steps, each a small function:
+
+1. `discover`       inbox layout `INBOX/<dataset>/<file>` -> the files to consider
+2. `map_headers`    English or Chinese headers, padded, any order -> canonical names
+3. `stringify`      native Parquet/XLSX types -> the text forms the normalisers read
+4. `normalise`      text -> canonical typed values plus a parse reason per cell
+5. `validate`       pandera schema of the dataset -> failed checks per row
+6. `ingest_file`    one DuckDB transaction: skip / replace / load rows, quarantine
+                    the invalid ones with file, line, column and reason, record the file
+
+A file that cannot be read at all is rolled back and recorded as `rejected`;
+nothing of it is half-loaded, and the version in force before stays in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import store
+from pipelines.normalize import POLARS_TYPES, clean_cell, normaliser_for
+from pipelines.readers import SUPPORTED_SUFFIXES, RawBatch, UnreadableFile, open_file
+from schemas.datasets import BY_NAME, Dataset
+from schemas.validation import failures
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    dataset: str
+    path: Path
+    file: str  # relative to the inbox, "<dataset>/<name>", the file's identity across deliveries
+
+
+@dataclass
+class FileResult:
+    dataset: str
+    file: str
+    status: str  # loaded | skipped | replaced | rejected
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+
+
+def discover(inbox: Path) -> list[InboxFile]:
+    """Files of the inbox, sorted. Hidden entries and folders starting with '_' are not deliveries.
+
+    Files in a folder that is not a contract dataset are returned with that
+    folder as dataset: they will be rejected with a clear reason rather than
+    silently ignored.
+    """
+    found: list[InboxFile] = []
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir()):
+        if folder.name.startswith((".", "_")):
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if any(part.startswith(".") for part in path.relative_to(folder).parts):
+                continue
+            found.append(InboxFile(folder.name, path, path.relative_to(inbox).as_posix()))
+    return found
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def header_aliases(spec: Dataset) -> dict[str, str]:
+    """Every accepted header spelling (case-folded English, Chinese) -> canonical column name."""
+    aliases: dict[str, str] = {}
+    for c in spec.columns:
+        aliases[c.name.lower()] = c.name
+        aliases[c.zh] = c.name
+    return aliases
+
+
+def map_headers(headers: Iterable[str], spec: Dataset) -> dict[str, str]:
+    """File header -> canonical column, for the headers that are contract columns.
+
+    Unknown headers are left out (kept only in the raw row of quarantine).
+    Raises UnreadableFile when a required column is missing.
+    """
+    aliases = header_aliases(spec)
+    mapping: dict[str, str] = {}
+    for h in headers:
+        canonical = aliases.get(h.strip().lower()) or aliases.get(h.strip())
+        if canonical and canonical not in mapping.values():
+            mapping[h] = canonical
+    missing = [c for c in spec.required if c not in mapping.values()]
+    if missing:
+        names = ", ".join(f"{c} ({spec.column(c).zh})" for c in missing)
+        raise UnreadableFile(f"缺少必填列 missing required column(s): {names}")
+    return mapping
+
+
+def stringify(frame: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> pl.DataFrame:
+    """Every column as text. Native types (Parquet, XLSX) become the forms the normalisers read.
+
+    Floats in money columns become exact 2-decimal text via integer fen, so a
+    binary float like 0.30000000000000004 arrives as '0.30'; integral floats
+    (a period 202403.0, a code 110.0) lose the '.0'.
+    """
+    exprs = []
+    for name, dtype in frame.schema.items():
+        c = pl.col(name)
+        kind = spec.column(mapping[name]).kind if name in mapping else "text"
+        if dtype == pl.String:
+            exprs.append(c)
+        elif dtype == pl.Date:
+            exprs.append(c.dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(c.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        elif dtype.is_float() and kind == "money":
+            fen = (c * 100).round(0).cast(pl.Int64)
+            sign = pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+            exprs.append(
+                pl.concat_str(
+                    [sign, (fen.abs() // 100).cast(pl.String), pl.lit("."),
+                     (fen.abs() % 100).cast(pl.String).str.zfill(2)]
+                )
+            )
+        elif dtype.is_float():
+            exprs.append(
+                pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(c.cast(pl.String))
+            )
+        else:
+            exprs.append(c.cast(pl.String))
+    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
+
+
+def normalise(text: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical typed values, parse reasons), both with one column per contract column."""
+    source = {canonical: header for header, canonical in mapping.items()}
+    values, reasons = [], []
+    for column in spec.columns:
+        if column.name in source:
+            value, reason = normaliser_for(column)(clean_cell(pl.col(source[column.name])))
+        else:
+            value, reason = pl.lit(None), pl.lit(None, pl.String)
+        values.append(value.cast(POLARS_TYPES[column.kind]).alias(column.name))
+        reasons.append(reason.cast(pl.String).alias(column.name))
+    return text.select(values), text.select(reasons)
+
+
+def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> pl.DataFrame:
+    """One row per invalid row: index, first failing column, and every reason of the row.
+
+    A parse reason ("unparseable date: '2024-13-45'") is more telling than the
+    check it then fails ("missing required value"), so it wins for that cell.
+    """
+    order = {c.name: i for i, c in enumerate(spec.columns)}
+    parsed = (
+        reasons.with_row_index("index")
+        .unpivot(index="index", variable_name="column", value_name="reason")
+        .drop_nulls("reason")
+        .with_columns(pl.col("index").cast(pl.Int64), pl.lit(0).alias("priority"))
+    )
+    checked = checks.with_columns(pl.lit(1).alias("priority"))
+    cells = (
+        pl.concat([parsed, checked.select(parsed.columns)])
+        .sort("index", "priority")
+        .unique(["index", "column"], keep="first", maintain_order=True)
+        .with_columns(pl.col("column").replace_strict(order, return_dtype=pl.Int32).alias("order"))
+        .sort("index", "order")
+    )
+    return cells.group_by("index", maintain_order=True).agg(
+        pl.col("column").first(),
+        pl.format("{}: {}", "column", "reason").str.join("; ").alias("reason"),
+    )
+
+
+@dataclass
+class BatchOutcome:
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def process_batch(
+    batch: RawBatch, mapping: dict[str, str], spec: Dataset, as_of: dt.date, file: str, run_id: str
+) -> BatchOutcome:
+    text = stringify(batch.frame, mapping, spec)
+    # A fully empty line carries nothing: not a row, not a quarantine.
+    non_empty = pl.any_horizontal(clean_cell(pl.col(c)).is_not_null() for c in text.columns)
+    keep = text.select(non_empty.alias("keep")).to_series() if text.width else pl.Series([], dtype=pl.Boolean)
+    text, lines = text.filter(keep), batch.lines.filter(keep)
+
+    values, reasons = normalise(text, mapping, spec)
+    problems = row_problems(reasons, failures(spec.name, as_of, values), spec)
+    bad = pl.Series("bad", [False] * values.height)
+    if problems.height:
+        bad = pl.int_range(values.height, eager=True).is_in(problems["index"].implode())
+
+    quarantined = (
+        text.with_row_index("index")
+        .with_columns(pl.col("index").cast(pl.Int64), lines.alias("line"))
+        .join(problems, on="index", how="inner")
+        .select(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(spec.name).alias("dataset"),
+            pl.lit(file).alias("file"),
+            pl.col("line"),
+            pl.col("column"),
+            pl.col("reason"),
+            pl.struct(text.columns).struct.json_encode().alias("raw"),
+        )
+    )
+    malformed = pl.DataFrame(
+        {
+            "run_id": [run_id] * len(batch.malformed),
+            "dataset": [spec.name] * len(batch.malformed),
+            "file": [file] * len(batch.malformed),
+            "line": [m.line for m in batch.malformed],
+            "column": [None] * len(batch.malformed),
+            "reason": [m.reason for m in batch.malformed],
+            "raw": [m.text for m in batch.malformed],
+        },
+        schema=quarantined.schema,
+    )
+    valid = values.filter(~bad).with_columns(
+        pl.lit(file).alias("source_file"), lines.filter(~bad).alias("source_line"), pl.lit(run_id).alias("run_id")
+    )
+    return BatchOutcome(valid, pl.concat([quarantined, malformed]))
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date
+) -> FileResult:
+    """Load one file in one transaction; see the module docstring for the outcomes."""
+    sha256 = sha256_of(item.path)
+    size = item.path.stat().st_size
+
+    def record(result: FileResult, fmt: str | None) -> FileResult:
+        store.record_file(
+            con, run_id=run_id, dataset=item.dataset, file=item.file, sha256=sha256, size_bytes=size,
+            file_format=fmt, status=result.status, rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined, reason=result.reason,
+        )
+        return result
+
+    spec = BY_NAME.get(item.dataset)
+    if spec is None:
+        return record(FileResult(item.dataset, item.file, "rejected",
+                                 reason=f"未知数据集 unknown dataset folder '{item.dataset}'"), None)
+    if item.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return record(FileResult(item.dataset, item.file, "rejected",
+                                 reason=f"不支持的文件类型 unsupported file type '{item.path.suffix}': "
+                                        "expected .csv, .xlsx or .parquet"), None)
+
+    same = store.file_with_same_bytes(con, item.dataset, sha256)
+    if same is not None:
+        note = None if same == item.file else f"与已载入文件相同 same bytes as {same}, already loaded"
+        return record(FileResult(item.dataset, item.file, "skipped", reason=note), None)
+
+    previous = store.file_in_force(con, item.dataset, item.file)
+    status = "replaced" if previous else "loaded"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        fmt, batches = open_file(item.path)
+        if previous:
+            store.remove_file_rows(con, item.dataset, item.file)
+        loaded = quarantined = 0
+        mapping: dict[str, str] | None = None
+        for batch in batches:
+            if mapping is None:
+                mapping = map_headers(batch.frame.columns, spec)
+            outcome = process_batch(batch, mapping, spec, as_of, item.file, run_id)
+            store.append_frame(con, item.dataset, outcome.valid)
+            store.append_frame(con, "quarantine", outcome.quarantine)
+            loaded += outcome.valid.height
+            quarantined += outcome.quarantine.height
+        if mapping is None:
+            raise UnreadableFile("empty file: no header")
+        result = record(FileResult(item.dataset, item.file, status, loaded, quarantined,
+                                   reason="更正替换 correction replaces the earlier version" if previous else None),
+                        fmt)
+        con.execute("COMMIT")
+        return result
+    except UnreadableFile as err:
+        con.execute("ROLLBACK")
+        kept = "; the earlier version stays in force" if previous else ""
+        return record(FileResult(item.dataset, item.file, "rejected", reason=f"{err}{kept}"), None)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

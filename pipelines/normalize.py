@@ -1,0 +1,218 @@
+"""Normalisers: the value forms of CONTRACT.md section 1 to canonical values.
+
+Every normaliser is a pure function from a Polars string expression (the raw
+cell, already stringified) to a pair ``(value, reason)`` of expressions:
+``value`` is the canonical value or null, ``reason`` is null when the cell is
+fine and otherwise a short human-readable reason naming the offending text.
+An empty cell gives a null value and a null reason: whether a value is
+required is decided by validation, not here.
+
+All work is vectorised Polars expressions: no Python per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from schemas.datasets import Column, code_sets
+
+# Full-width forms (U+FF01..U+FF5E) map to ASCII by subtracting 0xFEE0;
+# U+3000 is the ideographic space.
+_FULLWIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
+_HALFWIDTH = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+Normaliser = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]]
+
+
+def fold_width(s: pl.Expr) -> pl.Expr:
+    """Full-width ASCII variants and the ideographic space to plain ASCII."""
+    return s.str.replace_many(_FULLWIDTH, _HALFWIDTH)
+
+
+def clean_cell(s: pl.Expr) -> pl.Expr:
+    """Fold widths, trim (including the BOM and non-breaking spaces); empty -> null."""
+    t = fold_width(s).str.strip_chars(" \t\r\n\u00a0\ufeff")
+    return pl.when(t.str.len_chars() > 0).then(t)
+
+
+def _reason(s: pl.Expr, value: pl.Expr, what: str) -> pl.Expr:
+    """Null, or '<what>: '<raw>'' where a non-empty cell did not parse."""
+    return pl.when(s.is_not_null() & value.is_null()).then(pl.format(what + ": '{}'", s))
+
+
+def check_digit(first17: pl.Expr) -> pl.Expr:
+    """GB 11643 check character of the 17 leading digits of a citizen ID."""
+    total = pl.sum_horizontal(
+        first17.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(ID_WEIGHTS)
+    )
+    return pl.lit(ID_CHECK_CHARS).str.slice(total.mod(11), 1)
+
+
+def citizen_id(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Citizen ID to the canonical 18-character form with upper-case X.
+
+    Accepts lower-case x, full-width digits, stray spaces, and legacy 15-digit
+    IDs (pre-1999: no century, no check digit), which become 18 characters by
+    inserting "19" after the sixth digit and computing the check digit.
+    An 18-character ID whose check digit is wrong is invalid (GB 11643).
+    """
+    t = s.str.replace_all(r"\s+", "").str.to_uppercase()
+    is15 = t.str.contains(r"^\d{15}$")
+    is18 = t.str.contains(r"^\d{17}[\dX]$")
+    first17 = pl.when(is15).then(t.str.slice(0, 6) + "19" + t.str.slice(6, 9)).otherwise(t.str.slice(0, 17))
+    expected = check_digit(first17)
+    canonical = pl.when(is15).then(first17 + expected).when(is18 & (t.str.slice(17, 1) == expected)).then(t)
+    reason = (
+        pl.when(s.is_null())
+        .then(None)
+        .when(~is15 & ~is18)
+        .then(pl.format("身份证号无效 invalid citizen ID, not 18 or 15 digits: '{}'", s))
+        .when(canonical.is_null())
+        .then(pl.format("身份证号校验位错误 invalid citizen ID, wrong check digit (expected {}): '{}'", expected, s))
+    )
+    return canonical, reason
+
+
+def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    return pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-").str.to_date(
+        "%Y-%m-%d", strict=False
+    )
+
+
+def date(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """`2024-03-05`, `2024/3/5`, `20240305`, `2024年3月5日` (native dates arrive ISO-formatted).
+
+    A trailing time of day (`2024-03-05 00:00:00`, as Excel and Parquet give it) is ignored.
+    """
+    t = s.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+    sep = t.str.extract_groups(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+    compact = t.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")
+    value = pl.coalesce(
+        _ymd(sep.struct.field("1"), sep.struct.field("2"), sep.struct.field("3")),
+        _ymd(compact.struct.field("1"), compact.struct.field("2"), compact.struct.field("3")),
+    )
+    return value, _reason(s, value, "日期无法解析 unparseable date")
+
+
+def timestamp(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """A date in any of the date forms, optionally followed by a time `HH:MM[:SS]`."""
+    parts = s.str.extract_groups(r"^(.*?)(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?$")
+    day, _ = date(parts.struct.field("1"))
+    hms = pl.concat_str(
+        [
+            parts.struct.field("2").fill_null("0").str.zfill(2),
+            parts.struct.field("3").fill_null("0").str.zfill(2),
+            parts.struct.field("4").fill_null("0").str.zfill(2),
+        ],
+        separator=":",
+    )
+    value = pl.concat_str([day.dt.strftime("%Y-%m-%d"), hms], separator=" ").str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"
+    )
+    return value, _reason(s, value, "时间无法解析 unparseable timestamp")
+
+
+def period(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Month as text `YYYYMM`, from `202403`, `2024-03`, `2024年3月` or the integer 202403."""
+    g = s.str.extract_groups(r"^(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?$")
+    year, month = g.struct.field("1"), g.struct.field("2")
+    # A bare 5-digit form like 20243 is ambiguous with nothing; only accept a
+    # separator-less month when it has two digits.
+    compact_ok = s.str.contains(r"^\d{6}$") | ~s.str.contains(r"^\d+$")
+    valid = compact_ok & month.cast(pl.Int32, strict=False).is_between(1, 12)
+    value = pl.when(valid).then(year + month.str.zfill(2))
+    return value, _reason(s, value, "所属期无法解析 unparseable period")
+
+
+def money(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Yuan with at most 2 decimals, exact, as DECIMAL(18,2).
+
+    Thousands separators and full-width digits are accepted (width is folded
+    before). A third decimal that is not zero is refused rather than rounded:
+    two decimals are significant and silent rounding would hide a bad extract.
+    """
+    t = s.str.replace_all(r"[,\s]", "").str.replace(r"^\+", "").str.replace(r"^¥|^￥|元$", "")
+    t = t.str.replace(r"(\.\d\d)0+$", "$1")
+    ok = t.str.contains(r"^-?(\d+(\.\d{0,2})?|\.\d{1,2})$")
+    value = pl.when(ok).then(t.cast(pl.Decimal(18, 2), strict=False))
+    return value, _reason(s, value, "金额无法解析 unparseable amount")
+
+
+def integer(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    t = s.str.replace_all(r"[,\s]", "").str.replace(r"\.0+$", "")
+    value = t.cast(pl.Int64, strict=False)
+    return value, _reason(s, value, "非整数 not a whole number")
+
+
+def region(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """6-digit administrative division code (统筹区编码)."""
+    t = s.str.replace_all(r"\s+", "")
+    value = pl.when(t.str.contains(r"^\d{6}$")).then(t)
+    return value, _reason(s, value, "统筹区编码无效 invalid region code, not 6 digits")
+
+
+def key(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Identifiers compared exactly (accounts, business ids): no whitespace at all."""
+    return s.str.replace_all(r"\s+", ""), pl.lit(None, pl.String)
+
+
+def text(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    return s, pl.lit(None, pl.String)
+
+
+def code(set_name: str) -> Normaliser:
+    """A code of a code set, or one of its Chinese labels in its place."""
+    codes = code_sets()[set_name]
+    mapping: dict[str, str] = {}
+    for c, labels in codes.items():
+        mapping[c.lower()] = c
+        for label in labels:
+            mapping[label] = c
+
+    def normalise(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        t = s.str.replace_all(r"\s+", "").str.to_lowercase()
+        # Integer-typed cells of numeric codes arrive as e.g. "110.0" from spreadsheets.
+        t = t.str.replace(r"^(\d+)\.0+$", "$1")
+        value = t.replace_strict(mapping, default=None, return_dtype=pl.String)
+        return value, _reason(s, value, f"未知代码 unknown code of {set_name}")
+
+    return normalise
+
+
+KIND_NORMALISERS: dict[str, Normaliser] = {
+    "id": citizen_id,
+    "key": key,
+    "text": text,
+    "region": region,
+    "date": date,
+    "timestamp": timestamp,
+    "period": period,
+    "money": money,
+    "integer": integer,
+}
+
+
+def normaliser_for(column: Column) -> Normaliser:
+    if column.kind == "code":
+        assert column.codes is not None, column.name
+        return code(column.codes)
+    return KIND_NORMALISERS[column.kind]
+
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "key": pl.String(),
+    "text": pl.String(),
+    "region": pl.String(),
+    "code": pl.String(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us"),
+    "period": pl.String(),
+    "money": pl.Decimal(18, 2),
+    "integer": pl.Int64(),
+}

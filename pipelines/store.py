@@ -1,0 +1,153 @@
+"""DuckDB storage: schema, the file registry, and loading one file's rows.
+
+SQL lives in `sql/` as files, loaded by path; values go in as bound
+parameters. The dataset tables are derived from `schemas.datasets` (one
+definition of the contract's columns, see docs/adr/0002-dataset-spec.md), each
+with three lineage columns: the file a row came from, its line there, and the
+run that loaded it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from schemas.datasets import DATASETS, Dataset
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+DUCKDB_TYPES = {
+    "id": "VARCHAR",
+    "key": "VARCHAR",
+    "text": "VARCHAR",
+    "region": "VARCHAR",
+    "code": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "period": "VARCHAR",
+    "money": "DECIMAL(18, 2)",
+    "integer": "BIGINT",
+}
+LINEAGE_COLUMNS = ("source_file", "source_line", "run_id")
+
+
+def read_sql(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def dataset_ddl(spec: Dataset) -> str:
+    # Identifiers come from the fixed contract spec, never from input data.
+    cols = [f'    "{c.name}" {DUCKDB_TYPES[c.kind]}' for c in spec.columns]
+    cols += ['    "source_file" VARCHAR NOT NULL', '    "source_line" BIGINT', '    "run_id" VARCHAR NOT NULL']
+    return f'CREATE TABLE IF NOT EXISTS "{spec.name}" (\n' + ",\n".join(cols) + "\n);"
+
+
+def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    for spec in DATASETS:
+        con.execute(dataset_ddl(spec))
+
+
+def file_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> str | None:
+    """sha256 of the version of (dataset, file) whose rows are in force, if any."""
+    row = con.execute(
+        """
+        SELECT sha256 FROM ingested_files
+        WHERE dataset = ? AND file = ? AND status IN ('loaded', 'replaced')
+        ORDER BY ingested_at DESC LIMIT 1
+        """,
+        [dataset, file],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def file_with_same_bytes(con: duckdb.DuckDBPyConnection, dataset: str, sha256: str) -> str | None:
+    """A file of the dataset whose version in force has these exact bytes."""
+    row = con.execute(
+        """
+        WITH in_force AS (
+            SELECT file, sha256, row_number() OVER (PARTITION BY file ORDER BY ingested_at DESC) AS rn
+            FROM ingested_files
+            WHERE dataset = ? AND status IN ('loaded', 'replaced')
+        )
+        SELECT file FROM in_force WHERE rn = 1 AND sha256 = ? ORDER BY file LIMIT 1
+        """,
+        [dataset, sha256],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> int:
+    """Delete the rows and quarantine of an earlier version of a file (a correction replaces it)."""
+    removed = con.execute(f'DELETE FROM "{dataset}" WHERE source_file = ?', [file]).fetchone()
+    con.execute("DELETE FROM quarantine WHERE dataset = ? AND file = ?", [dataset, file])
+    return int(removed[0]) if removed else 0
+
+
+def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height == 0:
+        return
+    con.register("_fundwatch_batch", frame.to_arrow())
+    try:
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _fundwatch_batch')
+    finally:
+        con.unregister("_fundwatch_batch")
+
+
+def record_file(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    dataset: str,
+    file: str,
+    sha256: str,
+    size_bytes: int,
+    file_format: str | None,
+    status: str,
+    rows_loaded: int,
+    rows_quarantined: int,
+    reason: str | None,
+) -> None:
+    con.execute(
+        """
+        INSERT INTO ingested_files (run_id, dataset, file, sha256, size_bytes, format, status,
+                                    rows_loaded, rows_quarantined, reason, ingested_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            run_id,
+            dataset,
+            file,
+            sha256,
+            size_bytes,
+            file_format,
+            status,
+            rows_loaded,
+            rows_quarantined,
+            reason,
+            dt.datetime.now(),
+        ],
+    )
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox: str) -> None:
+    con.execute(
+        "INSERT INTO runs (run_id, as_of, inbox, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+        [run_id, as_of, inbox, dt.datetime.now()],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, ingest_seconds: float) -> None:
+    con.execute(read_sql("finish_run.sql"), {"run_id": run_id, "status": status, "secs": ingest_seconds,
+                                              "finished_at": dt.datetime.now()})

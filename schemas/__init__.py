@@ -1,0 +1,1 @@
+"""Dataset specifications and pandera schemas of the fundwatch data contract."""
