@@ -125,13 +125,18 @@ def stringify(frame: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> pl
             sign = pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
             exprs.append(
                 pl.concat_str(
-                    [sign, (fen.abs() // 100).cast(pl.String), pl.lit("."),
-                     (fen.abs() % 100).cast(pl.String).str.zfill(2)]
+                    [
+                        sign,
+                        (fen.abs() // 100).cast(pl.String),
+                        pl.lit("."),
+                        (fen.abs() % 100).cast(pl.String).str.zfill(2),
+                    ]
                 )
             )
         elif dtype.is_float():
             exprs.append(
-                pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String))
+                pl.when(c == c.round(0))
+                .then(c.cast(pl.Int64, strict=False).cast(pl.String))
                 .otherwise(c.cast(pl.String))
             )
         else:
@@ -233,29 +238,45 @@ def process_batch(
     return BatchOutcome(valid, pl.concat([quarantined, malformed]))
 
 
-def ingest_file(
-    con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date
-) -> FileResult:
+def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date) -> FileResult:
     """Load one file in one transaction; see the module docstring for the outcomes."""
     sha256 = sha256_of(item.path)
     size = item.path.stat().st_size
 
     def record(result: FileResult, fmt: str | None) -> FileResult:
         store.record_file(
-            con, run_id=run_id, dataset=item.dataset, file=item.file, sha256=sha256, size_bytes=size,
-            file_format=fmt, status=result.status, rows_loaded=result.rows_loaded,
-            rows_quarantined=result.rows_quarantined, reason=result.reason,
+            con,
+            run_id=run_id,
+            dataset=item.dataset,
+            file=item.file,
+            sha256=sha256,
+            size_bytes=size,
+            file_format=fmt,
+            status=result.status,
+            rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined,
+            reason=result.reason,
         )
         return result
 
     spec = BY_NAME.get(item.dataset)
     if spec is None:
-        return record(FileResult(item.dataset, item.file, "rejected",
-                                 reason=f"未知数据集 unknown dataset folder '{item.dataset}'"), None)
+        return record(
+            FileResult(
+                item.dataset, item.file, "rejected", reason=f"未知数据集 unknown dataset folder '{item.dataset}'"
+            ),
+            None,
+        )
     if item.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return record(FileResult(item.dataset, item.file, "rejected",
-                                 reason=f"不支持的文件类型 unsupported file type '{item.path.suffix}': "
-                                        "expected .csv, .xlsx or .parquet"), None)
+        return record(
+            FileResult(
+                item.dataset,
+                item.file,
+                "rejected",
+                reason=f"不支持的文件类型 unsupported file type '{item.path.suffix}': expected .csv, .xlsx or .parquet",
+            ),
+            None,
+        )
 
     same = store.file_with_same_bytes(con, item.dataset, sha256)
     if same is not None:
@@ -280,10 +301,18 @@ def ingest_file(
             loaded += outcome.valid.height
             quarantined += outcome.quarantine.height
         if mapping is None:
-            raise UnreadableFile("empty file: no header")
-        result = record(FileResult(item.dataset, item.file, status, loaded, quarantined,
-                                   reason="更正替换 correction replaces the earlier version" if previous else None),
-                        fmt)
+            raise UnreadableFile("空文件 empty file: no header")
+        result = record(
+            FileResult(
+                item.dataset,
+                item.file,
+                status,
+                loaded,
+                quarantined,
+                reason="更正替换 correction replaces the earlier version" if previous else None,
+            ),
+            fmt,
+        )
         con.execute("COMMIT")
         return result
     except UnreadableFile as err:

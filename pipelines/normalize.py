@@ -79,9 +79,7 @@ def citizen_id(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
-    return pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-").str.to_date(
-        "%Y-%m-%d", strict=False
-    )
+    return pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-").str.to_date("%Y-%m-%d", strict=False)
 
 
 def date(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

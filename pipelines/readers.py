@@ -77,13 +77,13 @@ def detect_encoding(path: Path) -> str:
             with path.open("rb") as f:
                 while chunk := f.read(CHUNK_BYTES):
                     if b"\x00" in chunk:
-                        raise UnreadableFile("binary content (NUL bytes): not a CSV text file")
+                        raise UnreadableFile("非文本文件 binary content (NUL bytes): not a CSV text file")
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("not text in UTF-8 or GB18030: not a CSV file")
+    raise UnreadableFile("编码无法识别 not text in UTF-8 or GB18030: not a CSV file")
 
 
 def transcode_to_utf8(path: Path, encoding: str, out: Path) -> None:
@@ -110,10 +110,10 @@ def read_csv(path: Path, encoding: str) -> Iterator[RawBatch]:
         with utf8.open("r", encoding="utf-8-sig", newline="") as f:
             first = f.readline()
         if not first.strip():
-            raise UnreadableFile("empty file: no header line")
+            raise UnreadableFile("空文件 empty file: no header line")
         header = next(csv.reader(io.StringIO(first)))
         if len(set(header)) != len(header):
-            raise UnreadableFile(f"duplicate column names in header: {header}")
+            raise UnreadableFile(f"表头列名重复 duplicate column names in header: {header}")
         yield from _read_csv_utf8(utf8, header)
 
 
@@ -157,7 +157,7 @@ def _read_csv_utf8(utf8: Path, header: list[str]) -> Iterator[RawBatch]:
             empty = pl.DataFrame(schema={clean_header(h): pl.String for h in header})
             yield RawBatch(empty, pl.Series("line", [], pl.Int64), malformed[reported:])
     except pa.ArrowInvalid as err:
-        raise UnreadableFile(f"CSV cannot be parsed: {err}") from err
+        raise UnreadableFile(f"CSV无法解析 CSV cannot be parsed: {err}") from err
 
 
 def read_xlsx(path: Path) -> Iterator[RawBatch]:
@@ -166,7 +166,7 @@ def read_xlsx(path: Path) -> Iterator[RawBatch]:
         sheet = fastexcel.read_excel(path).load_sheet(0, header_row=0, dtypes="string")
         frame = sheet.to_polars()
     except Exception as err:  # fastexcel raises its own error classes for every kind of bad file
-        raise UnreadableFile(f"not a readable XLSX workbook: {err}") from err
+        raise UnreadableFile(f"XLSX无法读取 not a readable XLSX workbook: {err}") from err
     frame = frame.rename({old: clean_header(old) for old in frame.columns})
     yield RawBatch(frame, pl.Series("line", np.arange(frame.height, dtype=np.int64) + 2))
 
@@ -175,7 +175,7 @@ def read_parquet(path: Path) -> Iterator[RawBatch]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises ArrowInvalid/OSError for truncated or foreign files
-        raise UnreadableFile(f"not a readable Parquet file: {err}") from err
+        raise UnreadableFile(f"Parquet无法读取 not a readable Parquet file: {err}") from err
     rows_before = 0
     try:
         for record_batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
@@ -186,7 +186,7 @@ def read_parquet(path: Path) -> Iterator[RawBatch]:
             rows_before += frame.height
             yield RawBatch(frame, pl.Series("line", lines))
     except (pa.ArrowException, OSError) as err:
-        raise UnreadableFile(f"Parquet file cannot be read to its end (truncated?): {err}") from err
+        raise UnreadableFile(f"Parquet文件不完整 Parquet file cannot be read to its end (truncated?): {err}") from err
 
 
 def open_file(path: Path) -> tuple[str, Iterator[RawBatch]]:
@@ -199,5 +199,4 @@ def open_file(path: Path) -> tuple[str, Iterator[RawBatch]]:
         return "xlsx", read_xlsx(path)
     if suffix == ".parquet":
         return "parquet", read_parquet(path)
-    raise UnreadableFile(f"unsupported file type '{suffix}': expected .csv, .xlsx or .parquet")
-
+    raise UnreadableFile(f"不支持的文件类型 unsupported file type '{suffix}': expected .csv, .xlsx or .parquet")

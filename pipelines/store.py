@@ -149,5 +149,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, ingest_seconds: float) -> None:
-    con.execute(read_sql("finish_run.sql"), {"run_id": run_id, "status": status, "secs": ingest_seconds,
-                                              "finished_at": dt.datetime.now()})
+    con.execute(
+        read_sql("finish_run.sql"),
+        {"run_id": run_id, "status": status, "secs": ingest_seconds, "finished_at": dt.datetime.now()},
+    )

@@ -98,9 +98,7 @@ def failures(dataset: str, as_of: dt.date, frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("index").cast(pl.Int64),
             pl.col("column").cast(pl.String),
             pl.struct("check", "failure_case")
-            .map_elements(
-                lambda r: describe_failure(r["check"], r["failure_case"]), return_dtype=pl.String
-            )
+            .map_elements(lambda r: describe_failure(r["check"], r["failure_case"]), return_dtype=pl.String)
             .alias("reason"),
         )
     return pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "reason": pl.String})
