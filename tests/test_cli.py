@@ -1,0 +1,52 @@
+"""`fundwatch run` end to end through the Prefect flow: summary, exit status, runs table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+ID_X = "11010519491231002X"
+
+
+def fundwatch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_run_reports_rejected_files_and_exits_non_zero_then_a_rerun_changes_nothing(tmp_path: Path):
+    inbox, db = tmp_path / "inbox", tmp_path / "fw.duckdb"
+    (inbox / "death_records").mkdir(parents=True)
+    (inbox / "death_records" / "d.csv").write_bytes(
+        f"公民身份号码,死亡日期,信息来源\n{ID_X},2024年3月5日,公安户籍注销\n".encode("gb18030")
+    )
+    (inbox / "death_records" / "broken.csv").write_text("person_id,source\nx,police\n", encoding="utf-8")
+
+    first = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-27")
+    assert first.returncode == 1, first.stderr[-2000:]
+    assert "死亡信息 death_records" in first.stdout
+    assert "拒收文件 rejected files (1)" in first.stdout
+    assert "death_records/broken.csv" in first.stdout and "death_date" in first.stdout
+
+    second = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-28")
+    assert second.returncode == 1  # the broken file is still broken, and still named
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT person_id, death_date::VARCHAR, source FROM death_records").fetchall() == [
+            (ID_X, "2024-03-05", "police")
+        ]
+        runs = con.execute(
+            "SELECT as_of::VARCHAR, status, files_loaded, files_skipped, files_rejected, rows_loaded, "
+            "finished_at IS NOT NULL FROM runs ORDER BY started_at"
+        ).fetchall()
+        assert runs == [("2026-11-27", "bad_input", 1, 0, 1, 1, True), ("2026-11-28", "bad_input", 0, 1, 1, 0, True)]
+    finally:
+        con.close()
+
+
+def test_missing_inbox_is_a_usage_error(tmp_path: Path):
+    result = fundwatch("run", "--inbox", str(tmp_path / "nope"), "--db", str(tmp_path / "x.duckdb"))
+    assert result.returncode == 2 and "inbox folder not found" in result.stderr
