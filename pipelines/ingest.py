@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from pipelines import store
-from pipelines.normalize import POLARS_TYPES, clean_cell, normaliser_for
+from pipelines.normalize import POLARS_TYPES, clean_frame, normaliser_for
 from pipelines.readers import SUPPORTED_SUFFIXES, RawBatch, UnreadableFile, open_file
 from schemas.datasets import BY_NAME, Dataset
 from schemas.validation import failures
@@ -144,18 +144,35 @@ def stringify(frame: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> pl
     return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
 
 
-def normalise(text: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(canonical typed values, parse reasons), both with one column per contract column."""
+def normalise(cleaned: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical typed values, parse reasons).
+
+    `cleaned` is the file's text after `clean_frame`, with the file's headers.
+    `values` has one column per contract column. `reasons` has an `index`
+    column (row position in `cleaned`) and one column per contract column, for
+    the rows where some non-empty cell did not parse; it is computed on those
+    rows only, as reasons are rare and their texts costly.
+    Each stage is materialised: Polars does not share sub-expressions in eager
+    mode, and the normalisers refer to their cleaned input many times.
+    """
     source = {canonical: header for header, canonical in mapping.items()}
-    values, reasons = [], []
-    for column in spec.columns:
-        if column.name in source:
-            value, reason = normaliser_for(column)(clean_cell(pl.col(source[column.name])))
-        else:
-            value, reason = pl.lit(None), pl.lit(None, pl.String)
-        values.append(value.cast(POLARS_TYPES[column.kind]).alias(column.name))
-        reasons.append(reason.cast(pl.String).alias(column.name))
-    return text.select(values), text.select(reasons)
+    present = [c for c in spec.columns if c.name in source]
+    cleaned = cleaned.select(pl.col(source[c.name]).alias(c.name) for c in present)
+    values = cleaned.select(
+        [normaliser_for(c)(pl.col(c.name))[0].cast(POLARS_TYPES[c.kind]).alias(c.name) for c in present]
+    )
+    values = values.with_columns(
+        pl.lit(None, POLARS_TYPES[c.kind]).alias(c.name) for c in spec.columns if c.name not in source
+    ).select(c.name for c in spec.columns)
+    failed_to_parse = pl.any_horizontal(
+        [cleaned[c.name].is_not_null() & values[c.name].is_null() for c in present] or [pl.lit(False)]
+    )
+    suspects = cleaned.with_row_index("index").filter(failed_to_parse)
+    reasons = suspects.select(
+        pl.col("index").cast(pl.Int64),
+        *[normaliser_for(c)(pl.col(c.name))[1].cast(pl.String).alias(c.name) for c in present],
+    )
+    return values, reasons
 
 
 def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> pl.DataFrame:
@@ -166,10 +183,9 @@ def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> 
     """
     order = {c.name: i for i, c in enumerate(spec.columns)}
     parsed = (
-        reasons.with_row_index("index")
-        .unpivot(index="index", variable_name="column", value_name="reason")
+        reasons.unpivot(index="index", variable_name="column", value_name="reason")
         .drop_nulls("reason")
-        .with_columns(pl.col("index").cast(pl.Int64), pl.lit(0).alias("priority"))
+        .with_columns(pl.lit(0).alias("priority"))
     )
     checked = checks.with_columns(pl.lit(1).alias("priority"))
     cells = (
@@ -195,14 +211,14 @@ def process_batch(
     batch: RawBatch, mapping: dict[str, str], spec: Dataset, as_of: dt.date, file: str, run_id: str
 ) -> BatchOutcome:
     text = stringify(batch.frame, mapping, spec)
+    cleaned = clean_frame(text)
     # A fully empty line carries nothing: not a row, not a quarantine.
-    non_empty = pl.any_horizontal(clean_cell(pl.col(c)).is_not_null() for c in text.columns)
-    keep = text.select(non_empty.alias("keep")).to_series() if text.width else pl.Series([], dtype=pl.Boolean)
-    text, lines = text.filter(keep), batch.lines.filter(keep)
+    keep = cleaned.select(pl.any_horizontal(pl.all().is_not_null())).to_series()
+    text, cleaned, lines = text.filter(keep), cleaned.filter(keep), batch.lines.filter(keep)
 
-    values, reasons = normalise(text, mapping, spec)
+    values, reasons = normalise(cleaned, mapping, spec)
     problems = row_problems(reasons, failures(spec.name, as_of, values), spec)
-    bad = pl.Series("bad", [False] * values.height)
+    bad = pl.repeat(False, values.height, eager=True)
     if problems.height:
         bad = pl.int_range(values.height, eager=True).is_in(problems["index"].implode())
 

@@ -12,9 +12,7 @@ ID_X = "11010519491231002X"
 
 
 def fundwatch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_run_reports_rejected_files_and_exits_non_zero_then_a_rerun_changes_nothing(tmp_path: Path):

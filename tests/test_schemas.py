@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import normalise, row_problems
+from pipelines.normalize import clean_frame
 from schemas.datasets import BY_NAME, DATASETS
 from schemas.validation import failures
 
@@ -75,7 +76,7 @@ def problems(dataset: str, rows: list[dict[str, str | None]]) -> pl.DataFrame:
     spec = BY_NAME[dataset]
     text = pl.DataFrame(rows, schema={c.name: pl.String for c in spec.columns})
     mapping = {c.name: c.name for c in spec.columns}
-    values, reasons = normalise(text, mapping, spec)
+    values, reasons = normalise(clean_frame(text), mapping, spec)
     return row_problems(reasons, failures(dataset, AS_OF, values), spec)
 
 
