@@ -125,6 +125,24 @@ def citizen_id(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return canonical, reason
 
 
+def _fast_path(fast: pl.Expr, full: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> Callable[[pl.Expr], pl.Expr]:
+    """Parse with the cheap `fast` expression (over column "s"), and with `full` only the rows it left null.
+
+    Nearly every cell arrives in the canonical form; the many-form parsers
+    (several regexes each) then run on the few rows that need them.
+    """
+
+    def run(raw: pl.Series) -> pl.Series:
+        frame = raw.to_frame("s")
+        value = frame.select(fast.cast(dtype)).to_series()
+        residual = (value.is_null() & raw.is_not_null()).arg_true()
+        if residual.len():
+            value = value.scatter(residual, frame[residual].select(full(pl.col("s")).cast(dtype)).to_series())
+        return value
+
+    return lambda s: s.map_batches(run, return_dtype=dtype, is_elementwise=True)
+
+
 def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
     return pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-").str.to_date("%Y-%m-%d", strict=False)
 
@@ -134,6 +152,11 @@ def date(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
     A trailing time of day (`2024-03-05 00:00:00`, as Excel and Parquet give it) is ignored.
     """
+    value = _DATE(s)
+    return value, _reason(s, value, "日期无法解析 unparseable date")
+
+
+def _date_all_forms(s: pl.Expr) -> pl.Expr:
     t = s.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
     sep = t.str.extract_groups(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
     compact = t.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")
@@ -141,13 +164,19 @@ def date(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         _ymd(sep.struct.field("1"), sep.struct.field("2"), sep.struct.field("3")),
         _ymd(compact.struct.field("1"), compact.struct.field("2"), compact.struct.field("3")),
     )
-    return value, _reason(s, value, "日期无法解析 unparseable date")
+    return value
+
+
+_ISO_DATE = pl.when(pl.col("s").str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(
+    pl.col("s").str.to_date("%Y-%m-%d", strict=False)
+)
+_DATE = _fast_path(_ISO_DATE, _date_all_forms, pl.Date())
 
 
 def timestamp(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """A date in any of the date forms, optionally followed by a time `HH:MM[:SS]`."""
     parts = s.str.extract_groups(r"^(.*?)(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?$")
-    day, _ = date(parts.struct.field("1"))
+    day = _date_all_forms(parts.struct.field("1"))
     hms = pl.concat_str(
         [
             parts.struct.field("2").fill_null("0").str.zfill(2),
@@ -164,14 +193,23 @@ def timestamp(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 def period(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Month as text `YYYYMM`, from `202403`, `2024-03`, `2024年3月` or the integer 202403."""
+    value = _PERIOD(s)
+    return value, _reason(s, value, "所属期无法解析 unparseable period")
+
+
+def _period_all_forms(s: pl.Expr) -> pl.Expr:
     g = s.str.extract_groups(r"^(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?$")
     year, month = g.struct.field("1"), g.struct.field("2")
     # A bare 5-digit form like 20243 is ambiguous with nothing; only accept a
     # separator-less month when it has two digits.
     compact_ok = s.str.contains(r"^\d{6}$") | ~s.str.contains(r"^\d+$")
     valid = compact_ok & month.cast(pl.Int32, strict=False).is_between(1, 12)
-    value = pl.when(valid).then(year + month.str.zfill(2))
-    return value, _reason(s, value, "所属期无法解析 unparseable period")
+    return pl.when(valid).then(year + month.str.zfill(2))
+
+
+_PERIOD = _fast_path(
+    pl.when(pl.col("s").str.contains(r"^\d{4}(0[1-9]|1[0-2])$")).then(pl.col("s")), _period_all_forms, pl.String()
+)
 
 
 def money(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -181,11 +219,24 @@ def money(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     before). A third decimal that is not zero is refused rather than rounded:
     two decimals are significant and silent rounding would hide a bad extract.
     """
+    value = _MONEY(s)
+    return value, _reason(s, value, "金额无法解析 unparseable amount")
+
+
+def _money_all_forms(s: pl.Expr) -> pl.Expr:
     t = s.str.replace_all(r"[,\s]", "").str.replace(r"^\+", "").str.replace(r"^¥|^￥|元$", "")
     t = t.str.replace(r"(\.\d\d)0+$", "$1")
     ok = t.str.contains(r"^-?(\d+(\.\d{0,2})?|\.\d{1,2})$")
-    value = pl.when(ok).then(t.cast(pl.Decimal(18, 2), strict=False))
-    return value, _reason(s, value, "金额无法解析 unparseable amount")
+    return pl.when(ok).then(t.cast(pl.Decimal(18, 2), strict=False))
+
+
+_MONEY = _fast_path(
+    pl.when(pl.col("s").str.contains(r"^-?\d{1,16}(\.\d{1,2})?$")).then(
+        pl.col("s").cast(pl.Decimal(18, 2), strict=False)
+    ),
+    _money_all_forms,
+    pl.Decimal(18, 2),
+)
 
 
 def integer(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
