@@ -334,7 +334,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as
     except UnreadableFile as err:
         con.execute("ROLLBACK")
         kept = "; the earlier version stays in force" if previous else ""
-        return record(FileResult(item.dataset, item.file, "rejected", reason=f"{err}{kept}"), None)
+        reason = " ".join(str(err).split())  # one line: library messages carry newlines
+        return record(FileResult(item.dataset, item.file, "rejected", reason=f"{reason}{kept}"), None)
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -1,0 +1,225 @@
+"""The orchestrator: build the province, plant findings, write every dataset and the truth."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from .background import (
+    build_business_log,
+    build_claims,
+    build_contributions,
+    build_deaths,
+    build_disbursements,
+    build_enrollment,
+    build_facts,
+    build_payments,
+    build_payroll,
+    build_special_movements,
+    build_tax,
+)
+from .constants import DATASETS
+from .plants import RULES, PlantBook, plant_all, plant_pool_size
+from .population import build_employers, build_fund_accounts, build_operators, build_persons
+from .rng import Rng
+from .writer import BAD_KINDS, FileResult, parquet_bytes, split, style_for, write_file, xlsx_bytes
+
+TRUTH = "_truth"
+DTYPES = {
+    "id": pl.String,
+    "text": pl.String,
+    "code": pl.String,
+    "date": pl.Date,
+    "period": pl.Int32,
+    "money": pl.Int64,
+    "int": pl.Int64,
+    "timestamp": pl.Datetime("us"),
+}
+MIN_PERSONS = 500
+
+
+def schema(dataset: str) -> dict[str, pl.DataType]:
+    return {c.name: DTYPES[c.kind] for c in DATASETS[dataset]}
+
+
+def conform(dataset: str, df: pl.DataFrame, extra_rows: list[dict]) -> pl.DataFrame:
+    """The background frame in contract column order and types, plus planted rows."""
+    sch = schema(dataset)
+    base = df.select([pl.col(k).cast(v) for k, v in sch.items()])
+    if not extra_rows:
+        return base
+    return pl.concat([base, pl.DataFrame(extra_rows, schema=sch, orient="row")])
+
+
+class InboxWriter:
+    """Writes datasets file by file and accumulates the truth about files."""
+
+    def __init__(self, root: Path, rng: Rng, dirty: bool) -> None:
+        self.root, self.rng, self.dirty = root, rng, dirty
+        self.results: list[tuple[str, FileResult]] = []
+        self.rows: dict[str, int] = {}
+        self.files: dict[str, int] = {}
+
+    def write(self, dataset: str, df: pl.DataFrame) -> None:
+        files = split(dataset, df)
+        base = list(DATASETS).index(dataset) * 7
+        kinds = BAD_KINDS[dataset] if self.dirty else []
+        chosen = sorted({0, len(files) // 2})
+        plan = {chosen[0]: kinds[0::2], chosen[-1]: kinds[1::2]} if len(chosen) == 2 else {0: kinds}
+        for j, (stem, part) in enumerate(files):
+            style = style_for(base + j, part.height, self.dirty)
+            result = write_file(self.root, dataset, stem, part, style, self.rng, plan.get(j, []))
+            self.results.append((dataset, result))
+        self.rows[dataset] = df.height
+        self.files[dataset] = len(files)
+
+    def write_truth(self) -> tuple[int, int]:
+        truth = self.root / TRUTH
+        valid = [
+            {"dataset": d, "file": r.path, "rows_valid": r.rows_valid, "rows_bad": len(r.bad_rows)}
+            for d, r in self.results
+        ]
+        bad = [b for _, r in self.results for b in r.bad_rows]
+        forms = [f for _, r in self.results for f in r.id_forms]
+        pl.DataFrame(
+            valid, schema={"dataset": pl.String, "file": pl.String, "rows_valid": pl.Int64, "rows_bad": pl.Int64}
+        ).write_csv(truth / "valid_rows.csv")
+        pl.DataFrame(
+            bad,
+            schema={"dataset": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String, "kind": pl.String},
+        ).write_csv(truth / "bad_rows.csv")
+        pl.DataFrame(
+            forms,
+            schema={
+                "dataset": pl.String,
+                "file": pl.String,
+                "line": pl.Int64,
+                "raw_id": pl.String,
+                "canonical_id": pl.String,
+            },
+        ).write_csv(truth / "id_forms.csv")
+        return len(bad), len(forms)
+
+
+def write_rejected(root: Path, rng: Rng, samples: dict[str, pl.DataFrame]) -> list[dict]:
+    """Four files that cannot be read at all; their rows are copies no truth depends on."""
+    py = random.Random(rng.seed * 7919 + 17)
+    out = []
+
+    def put(dataset: str, name: str, data: bytes, kind: str) -> None:
+        (root / dataset).mkdir(parents=True, exist_ok=True)
+        (root / dataset / name).write_bytes(data)
+        out.append({"dataset": dataset, "file": f"{dataset}/{name}", "kind": kind})
+
+    contrib = (
+        samples["contributions"]
+        .head(20)
+        .drop("amount_due")
+        .with_columns(pl.col("period").cast(pl.String), (pl.col("employer_id") + "R").alias("employer_id"))
+    )
+    put("contributions", "contrib_missing_column.csv", contrib.write_csv().encode(), "missing_required_column")
+    garbage = b"\x00\x01\x02PK\x00" + bytes(py.randrange(256) for _ in range(4096)) + b"\x00" * 64
+    put("bank_statements", "bs_export_corrupt.csv", garbage, "not_csv")
+    claims = samples["medical_claims"].head(200).with_columns((pl.col("claim_id") + "T").alias("claim_id"))
+    pq = parquet_bytes(claims)
+    put("medical_claims", "mc_truncated.parquet", pq[: len(pq) // 2], "truncated_parquet")
+    ops = samples["operators"].with_columns((pl.col("operator_id") + "T").alias("operator_id"))
+    xl = xlsx_bytes(ops)
+    put("operators", "operators_truncated.xlsx", xl[: len(xl) // 2], "truncated_xlsx")
+    return out
+
+
+def reset(out: Path) -> None:
+    """Remove what a previous generation wrote here; refuse to touch a folder it did not write."""
+    ours = (out / TRUTH / "summary.json").is_file()
+    if not ours and any((out / name).exists() for name in DATASETS):
+        raise FileExistsError(f"{out} holds dataset folders not written by the generator; choose an empty folder")
+    for name in [*DATASETS, TRUTH]:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+
+
+def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True) -> dict:
+    """Write a synthetic inbox for ``persons`` persons under ``out`` and its truth under ``out/_truth``.
+
+    Deterministic by ``seed``.  ``dirty=False`` writes plain UTF-8 CSV with English
+    headers and canonical values, no bad rows and no rejected files; findings are
+    planted either way.  Returns a summary (rows per dataset, findings per rule,
+    bad rows, rejected files).
+    """
+    if persons < MIN_PERSONS:
+        raise ValueError(f"persons must be at least {MIN_PERSONS}")
+    out = Path(out)
+    reset(out)
+    (out / TRUTH).mkdir(parents=True, exist_ok=True)
+    rng = Rng(seed)
+    people = build_persons(rng, persons, plant_pool_size(persons))
+    employers = build_employers(rng, persons)
+    operators = build_operators(rng)
+    accounts = build_fund_accounts(rng)
+    facts = build_facts(rng, people, employers)
+    book = PlantBook(rng, people, employers, operators, accounts, persons)
+    plant_all(book, persons)
+    del people
+    w = InboxWriter(out, rng, dirty)
+    extra = book.rows
+    samples: dict[str, pl.DataFrame] = {}
+
+    def emit(dataset: str, df: pl.DataFrame) -> None:
+        full = conform(dataset, df, extra.get(dataset, []))
+        if dataset in ("contributions", "medical_claims", "operators"):
+            samples[dataset] = full.head(200)
+        w.write(dataset, full)
+
+    emit("enrollment", build_enrollment(facts))
+    payments = build_payments(facts)
+    emit("bank_disbursements", build_disbursements(rng, payments))
+    emit("benefit_payments", payments)
+    del payments
+    payroll = build_payroll(rng, facts)
+    contributions = build_contributions(payroll, employers)
+    emit("payroll_withholding", payroll)
+    del payroll
+    emit("tax_collections", build_tax(rng, contributions))
+    emit("contributions", contributions)
+    del contributions
+    emit("medical_claims", build_claims(rng, facts, persons))
+    emit("business_log", build_business_log(rng, facts, max(200, persons // 5)))
+    emit("operators", operators)
+    emit("fund_accounts", accounts)
+    ledger, bank = build_special_movements(rng, accounts, 1 + persons // 100_000)
+    emit("finance_ledger", ledger)
+    emit("bank_statements", bank)
+    emit("death_records", build_deaths(rng, facts))
+
+    n_bad, n_forms = w.write_truth()
+    rejected = write_rejected(out, rng, samples) if dirty else []
+    pl.DataFrame(rejected, schema={"dataset": pl.String, "file": pl.String, "kind": pl.String}).write_csv(
+        out / TRUTH / "rejected_files.csv"
+    )
+    findings = book.findings_frame()
+    findings.write_csv(out / TRUTH / "findings.csv")
+    book.near_frame().write_csv(out / TRUTH / "near_misses.csv")
+    per_rule = {r: 0 for r in RULES}
+    for r in findings["rule"]:
+        per_rule[r] += 1
+    summary = {
+        "persons": persons,
+        "seed": seed,
+        "dirty": dirty,
+        "rows": w.rows,
+        "files": w.files,
+        "findings": per_rule,
+        "near_misses": len(book.near),
+        "bad_rows": n_bad,
+        "id_forms": n_forms,
+        "rejected_files": len(rejected),
+    }
+    (out / TRUTH / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return summary

@@ -1,0 +1,940 @@
+"""Planted findings (one or more per rule of CONTRACT section 3) and near-misses.
+
+Every plant uses persons of category ``X`` (who have no background rows),
+its own employers, accounts and ids, so the truth is known by construction:
+each plant records the (rule, subject_id) it must raise, with the amount the
+contract defines; near-misses record what must *not* be raised.  Plants are
+few (``max(3, variants, persons // 2000)`` per rule), so plain Python is fine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .constants import LARGE_PAYMENT_FEN, PROVINCE_CODE, REGION_CODES, YEAR
+from .rng import Rng
+
+D = dt.date
+FINDING_COLUMNS = [
+    "rule",
+    "subject_id",
+    "person_id",
+    "region_code",
+    "period_from",
+    "period_to",
+    "amount_at_risk",
+    "note",
+]
+NEAR_MISS_COLUMNS = ["kind", "rule", "subject_id", "note"]
+
+
+def fen_str(fen: int) -> str:
+    """Exact decimal string of an amount in fen: 123456 -> '1234.56'."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def ym(d: dt.date) -> int:
+    return d.year * 100 + d.month
+
+
+def per(month: int) -> int:
+    """Period YYYYMM of a month of YEAR."""
+    return YEAR * 100 + month
+
+
+def account_no(idx: int, seed: int) -> str:
+    """Same bijection as population.account_expr: unique for every index."""
+    return "621733" + str((idx * 7919 + 1_234_567 + seed * 104_729) % 10**13).zfill(13)
+
+
+@dataclass
+class Finding:
+    rule: str
+    subject_id: str
+    person_id: str
+    region_code: str
+    periods: list[int] = field(default_factory=list)
+    amount: int = 0
+    notes: list[str] = field(default_factory=list)
+    open_end: bool = False  # an overlap still running: period_to stays empty
+
+
+class PlantBook:
+    """Collects planted rows per dataset and the truth they imply."""
+
+    def __init__(
+        self,
+        rng: Rng,
+        persons: pl.DataFrame,
+        employers: pl.DataFrame,
+        operators: pl.DataFrame,
+        accounts: pl.DataFrame,
+        n_persons: int,
+    ) -> None:
+        self.rng = rng
+        self.py = rng.py("plants")
+        self.pool = persons.filter(pl.col("category") == "X").to_dicts()
+        self.next_person = 0
+        self.n_persons = n_persons
+        self.rows: dict[str, list[dict]] = {}
+        self.findings: dict[tuple[str, str], Finding] = {}
+        self.near: list[dict] = []
+        self.counters: dict[str, int] = {}
+        self.employers = {
+            (r, k): employers.filter((pl.col("region_code") == r) & (pl.col("kind") == k))["employer_id"].to_list()
+            for r in REGION_CODES
+            for k in ("E", "C")
+        }
+        ops = operators.to_dicts()
+        self.ops = {
+            (r, role): [o["operator_id"] for o in ops if o["region_code"] == r and o["role"] == role]
+            for r in REGION_CODES
+            for role in ("business", "leader", "admin", "auditor")
+        }
+        acc = accounts.to_dicts()
+        self.special = {a["scheme"]: a["account_no"] for a in acc if a["account_type"] == "special"}
+        self.accounts_extra: list[dict] = []
+
+    # ---- ids and entities -------------------------------------------------------------
+    def next_id(self, prefix: str, width: int) -> str:
+        n = self.counters.get(prefix, 0) + 1
+        self.counters[prefix] = n
+        return f"{prefix}{n:0{width}d}"
+
+    def person(self) -> dict:
+        if self.next_person >= len(self.pool):
+            raise ValueError("plant person pool exhausted; raise persons")
+        p = self.pool[self.next_person]
+        self.next_person += 1
+        return p
+
+    def fresh_account(self) -> str:
+        n = self.counters.get("acct", 0) + 1
+        self.counters["acct"] = n
+        return account_no(self.n_persons + n, self.rng.seed)
+
+    def employer(self, region: str, kind: str = "E") -> str:
+        ids = self.employers[(region, kind)]
+        return ids[self.py.randrange(len(ids))]
+
+    def other_region(self, region: str) -> str:
+        others = [r for r in REGION_CODES if r != region]
+        return others[self.py.randrange(len(others))]
+
+    def add(self, dataset: str, **row) -> dict:
+        self.rows.setdefault(dataset, []).append(row)
+        return row
+
+    # ---- row builders -----------------------------------------------------------------
+    def enroll(
+        self, p: dict, scheme: str, region: str, employer: str | None, start: dt.date, end: dt.date | None
+    ) -> None:
+        self.add(
+            "enrollment",
+            enrollment_id=self.next_id("CBP", 9),
+            person_id=p["person_id"],
+            name=p["name"],
+            gender=p["gender"],
+            birth_date=p["birth_date"],
+            region_code=region,
+            scheme=scheme,
+            employer_id=employer,
+            start_date=start,
+            end_date=end,
+        )
+
+    def pay(
+        self,
+        p: dict,
+        scheme: str,
+        btype: str,
+        period: int,
+        amount: int,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+        status: str | None = "success",
+        bank_amount: int | None = None,
+        bank_account: str | None = None,
+    ) -> str:
+        """A benefit payment and (unless status is None) its bank result."""
+        pid = self.next_id(f"FF{YEAR}P", 6)
+        account = account or p["account"]
+        region = region or p["region_code"]
+        pay_date = D(period // 100, period % 100, 15)
+        self.add(
+            "benefit_payments",
+            payment_id=pid,
+            person_id=p["person_id"],
+            region_code=region,
+            scheme=scheme,
+            benefit_type=btype,
+            period=period,
+            amount=amount,
+            bank_account=account,
+            pay_date=pay_date,
+            batch_id=f"PC{region}{period}{scheme}",
+        )
+        if status is not None:
+            self.add(
+                "bank_disbursements",
+                payment_id=pid,
+                bank_account=bank_account or account,
+                amount=amount if bank_amount is None else bank_amount,
+                status=status,
+                settled_date=pay_date,
+            )
+        return pid
+
+    def claim(self, p: dict, hospital: str, invoice: str, service: dt.date, total: int, paid: int) -> str:
+        cid = self.next_id(f"JS{YEAR}P", 7)
+        self.add(
+            "medical_claims",
+            claim_id=cid,
+            person_id=p["person_id"],
+            region_code=p["region_code"],
+            hospital_id=hospital,
+            invoice_no=invoice,
+            service_date=service,
+            total_amount=total,
+            fund_paid=paid,
+        )
+        return cid
+
+    def payroll(self, employer: str, p: dict, period: int, wage: int) -> None:
+        self.add("payroll_withholding", employer_id=employer, person_id=p["person_id"], period=period, wage_income=wage)
+
+    def death(self, p: dict, when: dt.date, source: str) -> None:
+        self.add("death_records", person_id=p["person_id"], name=p["name"], death_date=when, source=source)
+
+    def contribution(self, employer: str, scheme: str, period: int, due: int) -> None:
+        self.add(
+            "contributions",
+            employer_id=employer,
+            scheme=scheme,
+            period=period,
+            amount_due=due,
+            headcount=self.py.randint(3, 40),
+        )
+
+    def voucher(self, employer: str, scheme: str, period: int, amount: int) -> None:
+        nxt = D(period // 100 + (period % 100) // 12, (period % 100) % 12 + 1, 18)
+        self.add(
+            "tax_collections",
+            voucher_no=self.next_id("SPP", 10),
+            employer_id=employer,
+            scheme=scheme,
+            period=period,
+            amount_collected=amount,
+            collected_date=nxt,
+        )
+
+    def ledger(self, account: str, when: dt.date, direction: str, amount: int, scheme: str) -> str:
+        eid = self.next_id(f"PZ{YEAR}P", 6)
+        self.add(
+            "finance_ledger",
+            entry_id=eid,
+            account_no=account,
+            entry_date=when,
+            direction=direction,
+            amount=amount,
+            scheme=scheme,
+            counterparty_account=None,
+            summary="往来款",
+        )
+        return eid
+
+    def bank(self, account: str, when: dt.date, direction: str, amount: int) -> str:
+        tid = self.next_id(f"YH{YEAR}P", 7)
+        self.add(
+            "bank_statements",
+            txn_id=tid,
+            account_no=account,
+            txn_date=when,
+            direction=direction,
+            amount=amount,
+            counterparty_account=None,
+            counterparty_name="往来单位",
+            summary="往来款",
+        )
+        return tid
+
+    def business(self, region: str, steps: list[tuple[str, str]], amount: int, when: dt.datetime) -> str:
+        bid = self.next_id(f"YW{YEAR}P", 6)
+        for i, (stage, op) in enumerate(steps):
+            self.add(
+                "business_log",
+                business_id=bid,
+                business_type="基金支付审批",
+                stage=stage,
+                operator_id=op,
+                operated_at=when + dt.timedelta(hours=3 * i),
+                person_id=None,
+                amount=amount,
+            )
+        return bid
+
+    def unique_amount(self, base: int) -> int:
+        """An odd amount in fen, distinct per call (background movement amounts are even)."""
+        n = self.counters.get("amt", 0) + 1
+        self.counters["amt"] = n
+        return base + 2 * n * 1_009 + 1
+
+    # ---- truth ------------------------------------------------------------------------
+    def finding(
+        self,
+        rule: str,
+        subject: str,
+        person: str,
+        region: str,
+        periods: list[int],
+        amount: int,
+        note: str,
+        open_end: bool = False,
+    ) -> None:
+        f = self.findings.setdefault((rule, subject), Finding(rule, subject, person, region))
+        f.open_end = f.open_end or open_end
+        f.periods += periods
+        f.amount += amount
+        f.notes.append(note)
+
+    def near_miss(self, kind: str, rule: str, subject: str, note: str) -> None:
+        self.near.append({"kind": kind, "rule": rule, "subject_id": subject, "note": note})
+
+    def findings_frame(self) -> pl.DataFrame:
+        rows = []
+        for f in sorted(self.findings.values(), key=lambda f: (f.rule, f.subject_id)):
+            rows.append(
+                {
+                    "rule": f.rule,
+                    "subject_id": f.subject_id,
+                    "person_id": f.person_id,
+                    "region_code": f.region_code,
+                    "period_from": str(min(f.periods)) if f.periods else "",
+                    "period_to": str(max(f.periods)) if f.periods and not f.open_end else "",
+                    "amount_at_risk": fen_str(f.amount),
+                    "note": "; ".join(f.notes),
+                }
+            )
+        return pl.DataFrame(rows, schema=dict.fromkeys(FINDING_COLUMNS, pl.String))
+
+    def near_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.near, schema=dict.fromkeys(NEAR_MISS_COLUMNS, pl.String))
+
+
+# ---- the rules ------------------------------------------------------------------------
+
+
+def plant_dup_enroll(b: PlantBook, n: int) -> None:
+    """重复参保: overlaps > 30 days in the contract's three shapes; near-misses at 30 and 15 days."""
+    variants = [
+        (
+            "same scheme 110 in two regions",
+            [("110", "A", "E", D(2019, 3, 1), None), ("110", "B", "E", D(2024, 9, 1), D(YEAR, 3, 31))],
+        ),
+        (
+            "same scheme 310 twice in one region",
+            [("310", "A", "E", D(2018, 5, 1), D(YEAR, 6, 30)), ("310", "A", "E", D(YEAR, 2, 1), None)],
+        ),
+        (
+            "pension family 110 vs 170",
+            [("110", "A", "E", D(2016, 1, 1), None), ("170", "A", None, D(2024, 1, 1), D(YEAR, 5, 31))],
+        ),
+        (
+            "medical family 310 vs 390",
+            [("310", "A", "E", D(2020, 1, 1), D(YEAR, 12, 31)), ("390", "A", None, D(YEAR, 3, 1), None)],
+        ),
+        (
+            "open-ended 120 vs 110 in another region, both open",
+            [("120", "A", "C", D(2012, 7, 1), None), ("110", "B", "E", D(YEAR, 5, 1), None)],
+        ),
+        (
+            "open-ended 110 with a closed 110 in the same region",
+            [("110", "A", "E", D(2015, 4, 1), None), ("110", "A", "E", D(YEAR, 2, 1), D(YEAR, 5, 31))],
+        ),
+    ]
+    for i in range(max(n, len(variants))):
+        label, spells = variants[i % len(variants)]
+        p = b.person()
+        regions = {"A": p["region_code"], "B": b.other_region(p["region_code"])}
+        for scheme, reg, kind, start, end in spells:
+            b.enroll(p, scheme, regions[reg], b.employer(regions[reg], kind) if kind else None, start, end)
+        (s1, e1), (s2, e2) = [(s[3], s[4]) for s in spells]
+        o_start = max(s1, s2)
+        ends = [e for e in (e1, e2) if e]
+        o_end = min(ends) if ends else None
+        days_txt = f"{(o_end - o_start).days + 1} days" if o_end else "still open"
+        b.finding(
+            "DUP_ENROLL",
+            p["person_id"],
+            p["person_id"],
+            p["region_code"],
+            [ym(o_start)] + ([ym(o_end)] if o_end else []),
+            0,
+            f"{label}; overlap from {o_start} ({days_txt})",
+            open_end=o_end is None,
+        )
+    for days, scheme in ((30, "110"), (15, "310")):
+        p = b.person()
+        a, other = p["region_code"], b.other_region(p["region_code"])
+        start2 = D(YEAR, 4, 1)
+        b.enroll(p, scheme, a, b.employer(a), D(2015, 1, 1), start2 + dt.timedelta(days=days - 1))
+        b.enroll(p, scheme, other, b.employer(other), start2, None)
+        b.near_miss(
+            f"transfer_overlap_{days}_days",
+            "DUP_ENROLL",
+            p["person_id"],
+            f"{scheme} transfer {a}->{other} overlapping exactly {days} days (not more than 30)",
+        )
+
+
+def plant_dup_benefit(b: PlantBook, n: int) -> None:
+    """重复领取待遇: same type and period twice; pension 110/120/170 count as one type."""
+    for i in range(max(n, 4)):
+        p = b.person()
+        v = i % 4
+        if v == 0:
+            amt = b.py.randint(300_000, 700_000)
+            for m in range(1, 13):
+                b.pay(p, "110", "pension", per(m), amt)
+            b.pay(p, "110", "pension", per(4), amt)
+            b.finding(
+                "DUP_BENEFIT",
+                p["person_id"],
+                p["person_id"],
+                p["region_code"],
+                [per(4)],
+                amt,
+                "pension 110 paid twice for the same month",
+            )
+        elif v == 1:
+            amt, small = b.py.randint(300_000, 700_000), b.py.randint(20_000, 40_000)
+            for m in range(1, 13):
+                b.pay(p, "110", "pension", per(m), amt)
+            for m in (7, 8, 9):
+                b.pay(p, "170", "pension", per(m), small)
+            b.finding(
+                "DUP_BENEFIT",
+                p["person_id"],
+                p["person_id"],
+                p["region_code"],
+                [per(7), per(9)],
+                3 * small,
+                "pension from 110 and from 170 for the same months (one pension type)",
+            )
+        elif v == 2:
+            amt, amt2 = b.py.randint(170_000, 260_000), b.py.randint(170_000, 260_000)
+            for m in range(3, 9):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            b.pay(p, "210", "unemployment", per(5), amt2, region=b.other_region(p["region_code"]))
+            b.finding(
+                "DUP_BENEFIT",
+                p["person_id"],
+                p["person_id"],
+                p["region_code"],
+                [per(5)],
+                min(amt, amt2),
+                "unemployment benefit for one month paid in two regions",
+            )
+        else:
+            amt = b.py.randint(200_000, 400_000)
+            for m in range(1, 13):
+                b.pay(p, "410", "injury", per(m), amt)
+            extra = [amt - 10_000, amt + 5_000]
+            for a in extra:
+                b.pay(p, "410", "injury", per(9), a)
+            trio = [amt, *extra]
+            b.finding(
+                "DUP_BENEFIT",
+                p["person_id"],
+                p["person_id"],
+                p["region_code"],
+                [per(9)],
+                sum(trio) - max(trio),
+                "injury allowance paid three times for one month",
+            )
+
+
+def plant_deceased_paid(b: PlantBook, n: int) -> None:
+    """死亡后继续领取: payments after the month of the earliest recorded death; grants excluded."""
+    for i in range(max(n, 4)):
+        p = b.person()
+        v = i % 4
+        amt = b.py.randint(200_000, 600_000)
+        if v == 0:
+            b.death(p, D(YEAR, 5, 14), "police")
+            paid = [b.pay(p, "110", "pension", per(m), amt) for m in range(1, 9)]
+            b.pay(p, "110", "funeral", per(6), 1_200_000)
+            late, note = paid[5:], "pension continued 3 months after a police-recorded death"
+            periods = [per(6), per(8)]
+        elif v == 1:
+            b.death(p, D(YEAR, 4, 3), "civil")
+            b.death(p, D(YEAR, 3, 29), "health")
+            for m in range(1, 7):
+                b.pay(p, "110", "pension", per(m), amt)
+            late, periods = [None] * 3, [per(4), per(6)]
+            note = "two sources (health 03-29, civil 04-03): earliest date decides, April onward is late"
+        elif v == 2:
+            amt = b.py.randint(170_000, 260_000)
+            b.death(p, D(YEAR, 4, 10), "civil")
+            for m in range(2, 8):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            late, periods = [None] * 3, [per(5), per(7)]
+            note = "unemployment benefit after death"
+        else:
+            b.death(p, D(YEAR, 8, 20), "police")
+            b.death(p, D(YEAR, 7, 31), "health")
+            b.death(p, D(YEAR, 8, 2), "civil")
+            for m in range(1, 10):
+                b.pay(p, "120", "pension", per(m), amt)
+            b.pay(p, "120", "survivor", per(8), 3_000_000)
+            late, periods = [None] * 2, [per(8), per(9)]
+            note = "three sources, earliest 07-31; survivor grant excluded"
+        b.finding("DECEASED_PAID", p["person_id"], p["person_id"], p["region_code"], periods, amt * len(late), note)
+    # Near-miss: pension for the month of death, then funeral and survivor grants.
+    p = b.person()
+    b.death(p, D(YEAR, 6, 10), "civil")
+    b.death(p, D(YEAR, 6, 12), "police")
+    for m in range(1, 7):
+        b.pay(p, "110", "pension", per(m), 400_000)
+    b.pay(p, "110", "funeral", per(7), 1_500_000)
+    b.pay(p, "110", "survivor", per(7), 4_000_000)
+    b.near_miss("pension_in_month_of_death", "DECEASED_PAID", p["person_id"], "died 06-10, pension for 202506 paid")
+    b.near_miss(
+        "funeral_and_survivor_after_death",
+        "DECEASED_PAID",
+        p["person_id"],
+        "funeral grant and survivor benefit for 202507, after death",
+    )
+
+
+def plant_unemp_employed(b: PlantBook, n: int) -> None:
+    """就业期间领取失业金: payroll with wage > 0, or a 110/120 spell active some day of the month."""
+    for i in range(max(n, 4)):
+        p = b.person()
+        v = i % 4
+        amt = b.py.randint(170_000, 260_000)
+        region = p["region_code"]
+        if v == 0:
+            for m in range(3, 9):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            b.payroll(b.employer(region), p, per(6), 650_000)
+            flagged, note = [per(6)], "payroll wage declared for a benefit month"
+        elif v == 1:
+            for m in range(4, 9):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            b.enroll(p, "110", region, b.employer(region), D(YEAR, 7, 20), None)
+            flagged, note = [per(7), per(8)], "new 110 job from 07-20 (active part of July)"
+        elif v == 2:
+            for m in range(3, 7):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            b.enroll(p, "120", region, b.employer(region, "C"), D(2010, 9, 1), D(YEAR, 3, 3))
+            flagged, note = [per(3)], "120 spell ends 03-03, benefit for March"
+        else:
+            for m in range(8, 12):
+                b.pay(p, "210", "unemployment", per(m), amt)
+            emp = b.employer(region)
+            b.payroll(emp, p, per(9), 480_000)
+            b.payroll(emp, p, per(10), 510_000)
+            flagged, note = [per(9), per(10)], "payroll in two benefit months"
+        b.finding("UNEMP_WHILE_EMPLOYED", p["person_id"], p["person_id"], region, flagged, amt * len(flagged), note)
+    p = b.person()
+    for m in range(2, 8):
+        b.pay(p, "210", "unemployment", per(m), 200_000)
+    b.payroll(b.employer(p["region_code"]), p, per(4), 0)
+    b.near_miss(
+        "zero_wage_payroll_during_benefit",
+        "UNEMP_WHILE_EMPLOYED",
+        p["person_id"],
+        "payroll declaration with wage_income 0.00 for 202504",
+    )
+    p = b.person()
+    b.enroll(p, "110", p["region_code"], b.employer(p["region_code"]), D(2012, 1, 1), D(YEAR, 2, 28))
+    for m in range(3, 7):
+        b.pay(p, "210", "unemployment", per(m), 200_000)
+    b.near_miss(
+        "job_ended_last_day_before_benefit",
+        "UNEMP_WHILE_EMPLOYED",
+        p["person_id"],
+        "110 spell ends 02-28, benefit from 202503",
+    )
+
+
+def _fullwidth(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s)
+
+
+def plant_dup_claim(b: PlantBook, n: int) -> None:
+    """医保重复报销: same invoice modulo case/spaces/full-width, or same person+hospital+date+total."""
+    for i in range(max(n, 5)):
+        p = b.person()
+        v = i % 5
+        hosp = f"H{p['region_code']}{b.py.randrange(20):03d}"
+        inv = f"ZJ{YEAR}B{b.next_id('inv', 8)[3:]}"
+        day = D(YEAR, b.py.randint(1, 11), b.py.randint(1, 28))
+        total = b.py.randint(50_000, 2_000_000)
+        paid = total * 7 // 10
+        if v == 0:
+            forms, note = [inv, inv.lower()], "invoice number differs only in case"
+        elif v == 1:
+            forms, note = [inv, f"{inv[:6]} {inv[6:10]} {inv[10:]}"], "invoice number differs only in spaces"
+        elif v == 2:
+            forms, note = [inv, _fullwidth(inv)], "invoice number in full-width characters"
+        elif v == 3:
+            forms, note = [inv, f"ZJ{YEAR}C{b.next_id('inv', 8)[3:]}"], "same person, hospital, date and total"
+        else:
+            forms, note = [inv, inv.lower(), f" {inv} "], "same invoice three times"
+        later = day + dt.timedelta(days=0 if v == 3 else 9)
+        first = b.claim(p, hosp, forms[0], day, total, paid)
+        risk = 0
+        for k, form in enumerate(forms[1:], start=1):
+            d2 = day if v == 3 else later
+            paid2 = paid - 100 * k
+            b.claim(p, hosp, form, d2, total, paid2)
+            risk += paid2
+        b.finding(
+            "DUP_CLAIM",
+            p["person_id"],
+            p["person_id"],
+            p["region_code"],
+            [ym(day), ym(later)],
+            risk,
+            f"{note}; first claim {first} kept",
+        )
+
+
+def plant_shared_account(b: PlantBook, n: int) -> None:
+    """多人共用收款账户: 3+ persons paid into one account in a period; spouses (2) are fine."""
+    for i in range(max(n, 3)):
+        v = i % 3
+        acct = b.fresh_account()
+        people = [b.person() for _ in range(4 if v == 1 else 3)]
+        region = people[0]["region_code"]
+        total, periods = 0, []
+        if v == 0:
+            for p in people:
+                amt = b.py.randint(200_000, 500_000)
+                for m in range(1, 13):
+                    b.pay(p, "110", "pension", per(m), amt, account=acct, region=region)
+                total += 12 * amt
+            periods, note = [per(1), per(12)], "three pensioners paid into one account all year"
+        elif v == 1:
+            for p in people:
+                amt = b.py.randint(170_000, 260_000)
+                for m in range(4, 7):
+                    b.pay(p, "210", "unemployment", per(m), amt, account=acct, region=region)
+                total += 3 * amt
+            periods, note = [per(4), per(6)], "four unemployed persons paid into one account"
+        else:
+            a, c = b.py.randint(200_000, 500_000), b.py.randint(800_000, 2_000_000)
+            for p in people[:2]:
+                for m in range(1, 13):
+                    b.pay(p, "110", "pension", per(m), a, account=acct, region=region)
+            b.pay(people[2], "510", "maternity", per(8), c, account=acct, region=region)
+            total, periods = 2 * a + c, [per(8)]
+            note = "two pensioners all year, a third person only in 202508"
+        b.finding("SHARED_ACCOUNT", acct, "", region, periods, total, note)
+    acct = b.fresh_account()
+    for p in (b.person(), b.person()):
+        for m in range(1, 13):
+            b.pay(p, "110", "pension", per(m), 300_000, account=acct)
+    b.near_miss("spouses_share_account", "SHARED_ACCOUNT", acct, "two persons (spouses) share one account")
+
+
+def plant_recon_contrib(b: PlantBook, n: int) -> None:
+    """征缴对账差异: assessed vs collected per employer|scheme|period differ by > 0.01, or one side missing."""
+    for i in range(max(n, 4)):
+        v = i % 4
+        region = REGION_CODES[i % len(REGION_CODES)]
+        emp = f"DW{region}{900000 + i:06d}"
+        for m in (1, 2):  # two correct months first
+            due = b.py.randint(500_000, 9_000_000)
+            b.contribution(emp, "110", per(m), due)
+            b.voucher(emp, "110", per(m), due)
+        due = b.py.randint(1_000_000, 9_000_000)
+        period = per(3 + i % 9)
+        if v == 0:
+            got = due - 134_000
+            b.contribution(emp, "110", period, due)
+            b.voucher(emp, "110", period, got)
+            diff, note = due - got, "collected less than assessed"
+        elif v == 1:
+            half = due // 2
+            b.contribution(emp, "310", period, due)
+            b.voucher(emp, "310", period, half)
+            b.voucher(emp, "310", period, due - half + 2)
+            diff, note, scheme = 2, "two vouchers sum 0.02 more than assessed", "310"
+        elif v == 2:
+            b.contribution(emp, "210", period, due)
+            diff, note = due, "assessed, nothing collected"
+        else:
+            b.voucher(emp, "410", period, due)
+            diff, note = due, "collected without an assessment"
+        scheme = {0: "110", 1: "310", 2: "210", 3: "410"}[v]
+        b.finding("RECON_CONTRIB", f"{emp}|{scheme}|{period}", "", region, [period], diff, note)
+    region = REGION_CODES[0]
+    emp = f"DW{region}{990000:06d}"
+    b.contribution(emp, "110", per(6), 2_345_678)
+    b.voucher(emp, "110", per(6), 2_345_677)
+    b.near_miss("difference_of_one_fen", "RECON_CONTRIB", f"{emp}|110|{per(6)}", "differs by exactly 0.01")
+    emp = f"DW{region}{990001:06d}"
+    b.contribution(emp, "110", per(7), 3_000_001)
+    for part in (1_000_000, 1_000_000, 1_000_001):
+        b.voucher(emp, "110", per(7), part)
+    b.near_miss("split_vouchers_sum_exactly", "RECON_CONTRIB", f"{emp}|110|{per(7)}", "three vouchers sum exactly")
+
+
+def plant_recon_ledger_bank(b: PlantBook, n: int) -> None:
+    """专户账实不符: unmatched ledger or special-account bank lines (each line matched at most once)."""
+    schemes = sorted(b.special)
+    for i in range(max(n, 5)):
+        v = i % 5
+        scheme = schemes[i % len(schemes)]
+        acct = b.special[scheme]
+        when = D(YEAR, 1 + i % 12, 10)
+        amt = b.unique_amount(30_000_000)
+        if v == 0:
+            eid = b.ledger(acct, when, "in", amt, scheme)
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"ledger:{eid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "ledger entry with no bank movement",
+            )
+        elif v == 1:
+            tid = b.bank(acct, when, "out", amt)
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"bank:{tid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "special-account bank movement with no ledger entry",
+            )
+        elif v == 2:
+            b.bank(acct, when, "in", amt)
+            b.ledger(acct, when, "in", amt, scheme)
+            eid = b.ledger(acct, when + dt.timedelta(days=2), "in", amt, scheme)
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"ledger:{eid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "two ledger lines, one bank line (same date pairs first)",
+            )
+        elif v == 3:
+            b.ledger(acct, when, "out", amt, scheme)
+            b.bank(acct, when, "out", amt)
+            tid = b.bank(acct, when + dt.timedelta(days=1), "out", amt)
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"bank:{tid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "two bank lines, one ledger line (same date pairs first)",
+            )
+        else:
+            eid = b.ledger(acct, when, "in", amt, scheme)
+            tid = b.bank(acct, when + dt.timedelta(days=5), "in", amt)
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"ledger:{eid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "bank movement 5 days later: outside the window",
+            )
+            b.finding(
+                "RECON_LEDGER_BANK",
+                f"bank:{tid}",
+                "",
+                PROVINCE_CODE,
+                [ym(when)],
+                amt,
+                "ledger entry 5 days earlier: outside the window",
+            )
+    acct = b.special[schemes[0]]
+    amt = b.unique_amount(30_000_000)
+    eid = b.ledger(acct, D(YEAR, 6, 7), "in", amt, schemes[0])
+    b.bank(acct, D(YEAR, 6, 10), "in", amt)
+    b.near_miss("ledger_three_days_before_bank", "RECON_LEDGER_BANK", f"ledger:{eid}", "booked 3 days before bank")
+
+
+def plant_recon_payment(b: PlantBook, n: int) -> None:
+    """发放对账差异: missing/different/failed/returned bank results and orphan results."""
+    for i in range(max(n, 6)):
+        v = i % 6
+        p = b.person()
+        amt = b.py.randint(200_000, 600_000)
+        for m in range(1, 13):
+            if m == 6:
+                continue
+            b.pay(p, "110", "pension", per(m), amt)
+        if v == 0:
+            pid, note = b.pay(p, "110", "pension", per(6), amt, status=None), "no bank result"
+        elif v == 1:
+            pid, note = b.pay(p, "110", "pension", per(6), amt, bank_amount=amt - 10_000), "bank amount 100.00 less"
+        elif v == 2:
+            pid = b.pay(p, "110", "pension", per(6), amt, bank_account=b.fresh_account())
+            note = "credited a different account"
+        elif v == 3:
+            pid, note = b.pay(p, "110", "pension", per(6), amt, status="failed"), "bank result failed"
+        elif v == 4:
+            pid, note = b.pay(p, "110", "pension", per(6), amt, status="returned"), "bank result returned"
+        else:
+            b.pay(p, "110", "pension", per(6), amt)
+            pid = b.next_id(f"FF{YEAR}Q", 6)
+            b.add(
+                "bank_disbursements",
+                payment_id=pid,
+                bank_account=p["account"],
+                amount=amt,
+                status="success",
+                settled_date=D(YEAR, 6, 16),
+            )
+            note = "bank result for an unknown payment_id"
+        b.finding("RECON_PAYMENT", pid, "" if v == 5 else p["person_id"], p["region_code"], [per(6)], amt, note)
+
+
+def plant_unregistered_account(b: PlantBook, n: int) -> None:
+    """未登记账户: bank movements on an unknown account, or after the account's closed_date."""
+    for i in range(max(n, 2)):
+        v = i % 2
+        region = REGION_CODES[i % len(REGION_CODES)]
+        if v == 0:
+            acct = f"95{region}{800000 + i:08d}"
+            a1, a2 = b.unique_amount(5_000_000), b.unique_amount(5_000_000)
+            b.bank(acct, D(YEAR, 3, 12), "in", a1)
+            b.bank(acct, D(YEAR, 4, 2), "out", a2)
+            b.finding("UNREGISTERED_ACCOUNT", acct, "", region, [per(3), per(4)], a1 + a2, "account not registered")
+        else:
+            acct = f"19{region}21{i:04d}9"
+            b.add(
+                "fund_accounts",
+                account_no=acct,
+                account_type="expenditure",
+                scheme="210",
+                bank_name="中国银行",
+                opened_date=D(2010, 1, 4),
+                closed_date=D(YEAR, 6, 30),
+            )
+            b.bank(acct, D(YEAR, 3, 10), "out", b.unique_amount(5_000_000))
+            late = b.unique_amount(5_000_000)
+            b.bank(acct, D(YEAR, 8, 15), "out", late)
+            b.finding("UNREGISTERED_ACCOUNT", acct, "", region, [per(8)], late, "used after closed_date 06-30")
+    region = REGION_CODES[1]
+    acct = f"19{region}21{9999:04d}9"
+    b.add(
+        "fund_accounts",
+        account_no=acct,
+        account_type="expenditure",
+        scheme="210",
+        bank_name="中国银行",
+        opened_date=D(2010, 1, 4),
+        closed_date=D(YEAR, 9, 30),
+    )
+    b.bank(acct, D(YEAR, 9, 30), "out", b.unique_amount(5_000_000))
+    b.near_miss("used_on_closed_date", "UNREGISTERED_ACCOUNT", acct, "last movement on the closed_date itself")
+
+
+def _steps(b: PlantBook, region: str, approver: str | None) -> list[tuple[str, str]]:
+    ops = b.ops[(region, "business")]
+    steps = [("accept", ops[0]), ("review", ops[1]), ("recheck", ops[2])]
+    if approver:
+        steps.append(("approve", approver))
+    return [*steps, ("pay", ops[3])]
+
+
+def plant_sod_breach(b: PlantBook, n: int) -> None:
+    """不相容岗位混岗: one operator in two stages of a business, or an admin in any stage."""
+    for i in range(max(n, 3)):
+        v = i % 3
+        region = REGION_CODES[i % len(REGION_CODES)]
+        steps = _steps(b, region, b.ops[(region, "leader")][0])
+        if v == 0:
+            steps[1] = ("review", steps[0][1])
+            note = "same operator accepted and reviewed"
+        elif v == 1:
+            steps[2] = ("recheck", b.ops[(region, "admin")][0])
+            note = "system administrator performed the recheck"
+        else:
+            steps[4] = ("pay", steps[1][1])
+            note = "same operator reviewed and paid"
+        amt = b.py.randint(100_000, 5_000_000)
+        when = dt.datetime(YEAR, 1 + i % 12, 5, 9, 0)
+        bid = b.business(region, steps, amt, when)
+        b.finding("SOD_BREACH", bid, "", region, [ym(when)], amt, note)
+
+
+def plant_large_unapproved(b: PlantBook, n: int) -> None:
+    """大额支付未经负责人审批: amount >= 100,000.00 without an approve stage by a leader."""
+    for i in range(max(n, 3)):
+        v = i % 3
+        region = REGION_CODES[i % len(REGION_CODES)]
+        if v == 0:
+            amt, steps, note = 15_000_000, _steps(b, region, None), "no approve stage"
+        elif v == 1:
+            amt, steps = LARGE_PAYMENT_FEN, _steps(b, region, b.ops[(region, "business")][4])
+            note = "exactly 100,000.00 approved by a business operator"
+        else:
+            amt, steps = 25_000_000, _steps(b, region, b.ops[(region, "auditor")][0])
+            note = "approved by an auditor"
+        when = dt.datetime(YEAR, 1 + i % 12, 12, 9, 0)
+        bid = b.business(region, steps, amt, when)
+        b.finding("LARGE_PAYMENT_UNAPPROVED", bid, "", region, [ym(when)], amt, note)
+    region = REGION_CODES[2]
+    bid = b.business(
+        region, _steps(b, region, b.ops[(region, "business")][4]), LARGE_PAYMENT_FEN - 1, dt.datetime(YEAR, 3, 3, 9, 0)
+    )
+    b.near_miss("just_below_threshold", "LARGE_PAYMENT_UNAPPROVED", bid, "99,999.99 approved by a business operator")
+    bid = b.business(
+        region, _steps(b, region, b.ops[(region, "leader")][1]), LARGE_PAYMENT_FEN, dt.datetime(YEAR, 3, 4, 9, 0)
+    )
+    b.near_miss("threshold_approved_by_leader", "LARGE_PAYMENT_UNAPPROVED", bid, "100,000.00 approved by a leader")
+
+
+PLANTERS: tuple[tuple[str, Callable[[PlantBook, int], None]], ...] = (
+    ("DUP_ENROLL", plant_dup_enroll),
+    ("DUP_BENEFIT", plant_dup_benefit),
+    ("DECEASED_PAID", plant_deceased_paid),
+    ("UNEMP_WHILE_EMPLOYED", plant_unemp_employed),
+    ("DUP_CLAIM", plant_dup_claim),
+    ("SHARED_ACCOUNT", plant_shared_account),
+    ("RECON_CONTRIB", plant_recon_contrib),
+    ("RECON_LEDGER_BANK", plant_recon_ledger_bank),
+    ("RECON_PAYMENT", plant_recon_payment),
+    ("UNREGISTERED_ACCOUNT", plant_unregistered_account),
+    ("SOD_BREACH", plant_sod_breach),
+    ("LARGE_PAYMENT_UNAPPROVED", plant_large_unapproved),
+)
+RULES = tuple(r for r, _ in PLANTERS)
+
+
+def plants_per_rule(persons: int) -> int:
+    return max(3, persons // 2000)
+
+
+def plant_pool_size(persons: int) -> int:
+    """Plant persons to reserve: at most 4 per plant, plus the near-misses."""
+    return 16 * plants_per_rule(persons) + 60
+
+
+def plant_all(book: PlantBook, persons: int) -> None:
+    n = plants_per_rule(persons)
+    for _rule, planter in PLANTERS:
+        planter(book, n)

@@ -1,0 +1,401 @@
+"""Tests of the synthetic inbox generator (pipelines.synth).
+
+Besides determinism and the shape of the truth files, a small independent
+oracle re-implements the twelve rules of CONTRACT section 3 over the *clean*
+inbox and must find exactly the planted findings (same subjects, same amounts):
+this proves the background is finding-free and the truth is right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import unicodedata
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.synth import YEAR, generate
+from pipelines.synth.constants import DATASETS
+from pipelines.synth.ids import check_digit, is_valid_id, to_15
+
+PERSONS = 2000
+RULES = (
+    "DUP_ENROLL",
+    "DUP_BENEFIT",
+    "DECEASED_PAID",
+    "UNEMP_WHILE_EMPLOYED",
+    "DUP_CLAIM",
+    "SHARED_ACCOUNT",
+    "RECON_CONTRIB",
+    "RECON_LEDGER_BANK",
+    "RECON_PAYMENT",
+    "UNREGISTERED_ACCOUNT",
+    "SOD_BREACH",
+    "LARGE_PAYMENT_UNAPPROVED",
+)
+AS_OF = pl.date(YEAR, 12, 31)
+LARGE_FEN = 10_000_000
+
+
+@pytest.fixture(scope="module")
+def dirty_inbox(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dirty")
+    generate(PERSONS, out, seed=7, dirty=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean_inbox(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    generate(PERSONS, out, seed=7, dirty=False)
+    return out
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def truth(root: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(root / "_truth" / f"{name}.csv", infer_schema=False)
+
+
+# ---- reading the clean inbox ----------------------------------------------------------
+
+
+def load(root: Path, dataset: str) -> pl.DataFrame:
+    """All CSV files of a dataset of the clean inbox, typed (money in fen)."""
+    frames = [pl.read_csv(p, infer_schema=False) for p in sorted((root / dataset).glob("*.csv"))]
+    df = pl.concat(frames)
+    casts = []
+    for c in DATASETS[dataset]:
+        col = pl.col(c.name)
+        if c.kind == "date":
+            casts.append(col.str.to_date("%Y-%m-%d"))
+        elif c.kind == "money":
+            casts.append(col.str.replace(r"\.", "").cast(pl.Int64))
+        elif c.kind in ("period", "int"):
+            casts.append(col.cast(pl.Int64))
+        elif c.kind == "timestamp":
+            casts.append(col.str.to_datetime("%Y-%m-%d %H:%M:%S"))
+    return df.with_columns(casts)
+
+
+def fen(s: str) -> int:
+    whole, _, cents = s.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int(cents.ljust(2, "0")))
+
+
+# ---- the oracle: CONTRACT section 3, written plainly -----------------------------------
+
+
+def ym(e: pl.Expr) -> pl.Expr:
+    return e.dt.year() * 100 + e.dt.month()
+
+
+def oracle(root: Path) -> dict[tuple[str, str], int]:
+    d = {name: load(root, name) for name in DATASETS}
+    found: dict[tuple[str, str], int] = {}
+
+    def add(rule: str, frame: pl.DataFrame, subject: str, amount: str | None) -> None:
+        for row in frame.iter_rows(named=True):
+            found[(rule, row[subject])] = found.get((rule, row[subject]), 0) + (row[amount] if amount else 0)
+
+    fam = {"110": "P", "120": "P", "170": "P", "310": "M", "390": "M"}
+    e = d["enrollment"].with_columns(pl.col("scheme").replace_strict(fam, default="").alias("fam"))
+    pairs = e.join(e, on="person_id", suffix="_b").filter(pl.col("enrollment_id") < pl.col("enrollment_id_b"))
+    pairs = pairs.with_columns(
+        (
+            pl.min_horizontal(pl.col("end_date").fill_null(AS_OF), pl.col("end_date_b").fill_null(AS_OF))
+            - pl.max_horizontal("start_date", "start_date_b")
+        )
+        .dt.total_days()
+        .alias("ov")
+    )
+    hit = pairs.filter(
+        (pl.col("ov") + 1 > 30)
+        & ((pl.col("scheme") == pl.col("scheme_b")) | ((pl.col("fam") != "") & (pl.col("fam") == pl.col("fam_b"))))
+    )
+    add("DUP_ENROLL", hit.unique("person_id"), "person_id", None)
+
+    pay = d["benefit_payments"]
+    dup = (
+        pay.group_by("person_id", "benefit_type", "period")
+        .agg(pl.len().alias("n"), (pl.col("amount").sum() - pl.col("amount").max()).alias("risk"))
+        .filter(pl.col("n") > 1)
+    )
+    add("DUP_BENEFIT", dup, "person_id", "risk")
+
+    death = d["death_records"].group_by("person_id").agg(ym(pl.col("death_date").min()).alias("dm"))
+    late = pay.join(death, on="person_id").filter(
+        (pl.col("period") > pl.col("dm")) & ~pl.col("benefit_type").is_in(["funeral", "survivor"])
+    )
+    add("DECEASED_PAID", late, "person_id", "amount")
+
+    un = pay.filter(pl.col("benefit_type") == "unemployment")
+    wage = d["payroll_withholding"].filter(pl.col("wage_income") > 0).select("person_id", "period").unique()
+    jobs = d["enrollment"].filter(pl.col("scheme").is_in(["110", "120"]) & pl.col("employer_id").is_not_null())
+    m_start = pl.date(pl.col("period") // 100, pl.col("period") % 100, 1)
+    by_job = un.join(jobs, on="person_id").filter(
+        (pl.col("start_date") <= m_start.dt.month_end()) & (pl.col("end_date").fill_null(AS_OF) >= m_start)
+    )
+    flagged = pl.concat(
+        [
+            un.join(wage, on=["person_id", "period"], how="semi"),
+            un.join(by_job.select("payment_id"), on="payment_id", how="semi"),
+        ]
+    ).unique("payment_id")
+    add("UNEMP_WHILE_EMPLOYED", flagged, "person_id", "amount")
+
+    claims = d["medical_claims"].with_columns(
+        pl.col("invoice_no")
+        .map_elements(lambda s: unicodedata.normalize("NFKC", s).upper().replace(" ", ""), return_dtype=pl.String)
+        .alias("inv")
+    )
+    extra = []
+    for key in (["person_id", "inv"], ["person_id", "hospital_id", "service_date", "total_amount"]):
+        g = claims.sort("claim_id").with_columns(
+            pl.int_range(pl.len()).over(key).alias("k"), pl.len().over(key).alias("n")
+        )
+        extra.append(g.filter((pl.col("n") > 1) & (pl.col("k") > 0)))
+    add("DUP_CLAIM", pl.concat(extra).unique("claim_id"), "person_id", "fund_paid")
+
+    shared = (
+        pay.group_by("bank_account", "period")
+        .agg(pl.col("person_id").n_unique().alias("n"), pl.col("amount").sum().alias("amt"))
+        .filter(pl.col("n") >= 3)
+    )
+    add("SHARED_ACCOUNT", shared, "bank_account", "amt")
+
+    key = ["employer_id", "scheme", "period"]
+    due = d["contributions"].group_by(key).agg(pl.col("amount_due").sum())
+    got = d["tax_collections"].group_by(key).agg(pl.col("amount_collected").sum())
+    rc = due.join(got, on=key, how="full", coalesce=True).with_columns(
+        (pl.col("amount_due").fill_null(0) - pl.col("amount_collected").fill_null(0)).abs().alias("diff"),
+        (pl.col("employer_id") + "|" + pl.col("scheme") + "|" + pl.col("period").cast(pl.String)).alias("s"),
+    )
+    add("RECON_CONTRIB", rc.filter(pl.col("diff") > 1), "s", "diff")
+
+    accounts = d["fund_accounts"]
+    special = accounts.filter(pl.col("account_type") == "special").select("account_no")
+    led = d["finance_ledger"]
+    bank = d["bank_statements"]
+    sbank = bank.join(special, on="account_no", how="semi")
+    cand = (
+        led.join(sbank, on=["account_no", "direction", "amount"])
+        .with_columns((pl.col("entry_date") - pl.col("txn_date")).dt.total_days().abs().alias("gap"))
+        .filter(pl.col("gap") <= 3)
+    )
+    used_l, used_b = set(), set()
+    for row in cand.sort("gap", "entry_id", "txn_id").iter_rows(named=True):
+        if row["entry_id"] not in used_l and row["txn_id"] not in used_b:
+            used_l.add(row["entry_id"])
+            used_b.add(row["txn_id"])
+    for row in led.filter(~pl.col("entry_id").is_in(list(used_l))).iter_rows(named=True):
+        found[("RECON_LEDGER_BANK", f"ledger:{row['entry_id']}")] = row["amount"]
+    for row in sbank.filter(~pl.col("txn_id").is_in(list(used_b))).iter_rows(named=True):
+        found[("RECON_LEDGER_BANK", f"bank:{row['txn_id']}")] = row["amount"]
+
+    disb = d["bank_disbursements"]
+    j = pay.join(disb, on="payment_id", how="left", suffix="_bank")
+    bad = j.filter(
+        pl.col("status").is_null()
+        | (pl.col("status") != "success")
+        | (pl.col("amount") != pl.col("amount_bank"))
+        | (pl.col("bank_account") != pl.col("bank_account_bank"))
+    )
+    add("RECON_PAYMENT", bad, "payment_id", "amount")
+    add("RECON_PAYMENT", disb.join(pay, on="payment_id", how="anti"), "payment_id", "amount")
+
+    moves = bank.join(accounts.select("account_no", "closed_date"), on="account_no", how="left")
+    unknown = bank.join(accounts, on="account_no", how="anti")
+    after = moves.filter(pl.col("txn_date") > pl.col("closed_date"))
+    add(
+        "UNREGISTERED_ACCOUNT",
+        pl.concat([unknown.select("account_no", "amount"), after.select("account_no", "amount")]),
+        "account_no",
+        "amount",
+    )
+
+    log = d["business_log"].join(d["operators"].select("operator_id", "role"), on="operator_id", how="left")
+    amounts = log.group_by("business_id").agg(pl.col("amount").max())
+    twice = (
+        log.group_by("business_id", "operator_id").agg(pl.col("stage").n_unique().alias("n")).filter(pl.col("n") > 1)
+    )
+    admin = log.filter(pl.col("role") == "admin")
+    sod = pl.concat([twice.select("business_id"), admin.select("business_id")]).unique().join(amounts, on="business_id")
+    add("SOD_BREACH", sod, "business_id", "amount")
+    approved = log.filter((pl.col("stage") == "approve") & (pl.col("role") == "leader")).select("business_id")
+    large = amounts.filter(pl.col("amount") >= LARGE_FEN).join(approved, on="business_id", how="anti")
+    add("LARGE_PAYMENT_UNAPPROVED", large, "business_id", "amount")
+    return found
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+
+def test_oracle_finds_exactly_the_planted_findings(clean_inbox: Path) -> None:
+    planted = truth(clean_inbox, "findings")
+    expected = {(r["rule"], r["subject_id"]): fen(r["amount_at_risk"]) for r in planted.iter_rows(named=True)}
+    found = oracle(clean_inbox)
+    # DUP_ENROLL has no money in the contract; the truth writes 0.00
+    assert set(found) == set(expected)
+    for key, amount in expected.items():
+        assert found[key] == amount, key
+    near = truth(clean_inbox, "near_misses")
+    assert near.height >= 10
+    for row in near.iter_rows(named=True):
+        assert (row["rule"], row["subject_id"]) not in found
+
+
+def test_every_rule_planted(dirty_inbox: Path) -> None:
+    findings = truth(dirty_inbox, "findings")
+    assert set(findings["rule"]) == set(RULES)
+    assert findings.select("rule", "subject_id").is_unique().all()
+    assert (
+        findings.filter(pl.col("rule") != "DUP_ENROLL")["amount_at_risk"].map_elements(fen, return_dtype=pl.Int64).min()
+        > 0
+    )
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, dirty_inbox: Path) -> None:
+    again = tmp_path / "again"
+    generate(PERSONS, again, seed=7, dirty=True)
+    assert file_hashes(again) == file_hashes(dirty_inbox)
+    other = tmp_path / "other"
+    generate(PERSONS, other, seed=8, dirty=True)
+    h_other, h_first = file_hashes(other), file_hashes(dirty_inbox)
+    assert h_other["_truth/findings.csv"] != h_first["_truth/findings.csv"]
+    assert h_other["enrollment/enr_330100.csv"] != h_first["enrollment/enr_330100.csv"]
+
+
+def test_ids_valid_and_consistent_with_enrollment(clean_inbox: Path) -> None:
+    e = load(clean_inbox, "enrollment")
+    ids = e["person_id"].unique().to_list()
+    assert ids and all(is_valid_id(x) for x in ids)
+    bad = e.filter(
+        (pl.col("person_id").str.slice(6, 8) != pl.col("birth_date").dt.strftime("%Y%m%d"))
+        | ((pl.col("person_id").str.slice(16, 1).cast(pl.Int64) % 2 == 1) != (pl.col("gender") == "1"))
+    )
+    assert bad.height == 0
+    for name in ("benefit_payments", "medical_claims", "payroll_withholding", "death_records"):
+        assert all(is_valid_id(x) for x in load(clean_inbox, name)["person_id"].unique())
+
+
+def test_id_forms_convert_back(dirty_inbox: Path) -> None:
+    forms = truth(dirty_inbox, "id_forms")
+    assert forms.height > 0
+    for raw, canon in forms.select("raw_id", "canonical_id").iter_rows():
+        s = unicodedata.normalize("NFKC", raw).replace(" ", "").upper()
+        if len(s) == 15:
+            s = s[:6] + "19" + s[6:]
+            s += check_digit(s)
+            assert to_15(canon) == raw.strip()
+        assert s == canon
+
+
+def test_bad_rows_and_rejected_files(dirty_inbox: Path, clean_inbox: Path) -> None:
+    bad = truth(dirty_inbox, "bad_rows")
+    assert bad.height > 0
+    assert set(bad["kind"]) == {"bad_date", "bad_id", "negative_amount", "missing_required", "unknown_code"}
+    rejected = truth(dirty_inbox, "rejected_files")
+    assert rejected.height >= 4
+    assert set(rejected["kind"]) >= {"missing_required_column", "not_csv", "truncated_parquet", "truncated_xlsx"}
+    assert truth(clean_inbox, "bad_rows").height == 0
+    assert truth(clean_inbox, "rejected_files").height == 0
+
+
+def test_valid_rows_match_files(dirty_inbox: Path) -> None:
+    valid = truth(dirty_inbox, "valid_rows").with_columns(pl.col("rows_valid", "rows_bad").cast(pl.Int64))
+    rejected = set(truth(dirty_inbox, "rejected_files")["file"])
+    listed = set(valid["file"])
+    on_disk = {str(p.relative_to(dirty_inbox)) for p in dirty_inbox.rglob("*.*") if "_truth" not in p.parts}
+    assert on_disk == listed | rejected
+    formats = {Path(f).suffix for f in listed}
+    assert formats == {".csv", ".parquet", ".xlsx"}
+    for _ds, f, n_valid, n_bad in valid.iter_rows():
+        path = dirty_inbox / f
+        if path.suffix == ".parquet":
+            assert pq.ParquetFile(path).metadata.num_rows == n_valid + n_bad
+        elif path.suffix == ".csv":
+            raw = path.read_bytes()
+            text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else _decode(raw)
+            assert pl.read_csv(io.StringIO(text), infer_schema=False).height == n_valid + n_bad
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
+def test_dirty_inbox_mixes_encodings_and_headers(dirty_inbox: Path) -> None:
+    encodings, chinese = set(), False
+    for p in dirty_inbox.rglob("*.csv"):
+        if p.parent.name == "_truth" or str(p.relative_to(dirty_inbox)) in set(
+            truth(dirty_inbox, "rejected_files")["file"]
+        ):
+            continue
+        raw = p.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            encodings.add("bom")
+        else:
+            try:
+                raw.decode("utf-8")
+                encodings.add("utf-8")
+            except UnicodeDecodeError:
+                encodings.add("gb18030")
+        chinese |= "公民身份号码" in _decode(raw.removeprefix(b"\xef\xbb\xbf")).splitlines()[0]
+    assert encodings == {"bom", "utf-8", "gb18030"}
+    assert chinese
+
+
+def test_clean_mode_is_plain_utf8_csv(clean_inbox: Path) -> None:
+    for p in clean_inbox.rglob("*"):
+        if p.is_dir() or p.parent.name == "_truth":
+            continue
+        assert p.suffix == ".csv"
+        raw = p.read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf")
+        header = raw.decode("utf-8").splitlines()[0].split(",")
+        assert header == [c.name for c in DATASETS[p.parent.name]]
+
+
+def _raw_rows(path: Path) -> tuple[list[str], list[list]]:
+    """Header (canonical-ish, stripped) and data rows of one inbox file, as delivered."""
+    if path.suffix == ".parquet":
+        df = pl.read_parquet(path)
+    elif path.suffix == ".xlsx":
+        df = pl.read_excel(path, infer_schema_length=0)
+    else:
+        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        df = pl.read_csv(io.StringIO(_decode(raw)), infer_schema=False)
+    return [c.strip() for c in df.columns], [list(r) for r in df.iter_rows()]
+
+
+def test_bad_rows_point_at_the_broken_cell(dirty_inbox: Path) -> None:
+    from pipelines.synth.writer import BAD_DATES, BAD_PERIODS, UNKNOWN_CODES
+
+    bad = truth(dirty_inbox, "bad_rows").with_columns(pl.col("line").cast(pl.Int64))
+    for dataset, file, line, column, kind in bad.iter_rows():
+        header, rows = _raw_rows(dirty_inbox / file)
+        zh = {c.name: c.zh for c in DATASETS[dataset]}[column]
+        value = rows[line - 2][header.index(column if column in header else zh)]
+        if kind == "bad_date":
+            assert value in BAD_DATES + BAD_PERIODS
+        elif kind == "bad_id":
+            assert len(value) == 18 and not is_valid_id(value)
+        elif kind == "negative_amount":
+            assert str(value).startswith("-")
+        elif kind == "missing_required":
+            assert value in (None, "")
+        else:
+            assert str(value).strip() in UNKNOWN_CODES.values()
