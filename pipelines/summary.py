@@ -26,7 +26,11 @@ def _pad(s: str, width: int, right: bool = False) -> str:
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
-    rows = con.execute(read_sql("run_summary.sql"), {"run_id": run_id}).fetchall()
+    order = {name: i for i, name in enumerate(BY_NAME)}
+    rows = sorted(
+        con.execute(read_sql("run_summary.sql"), {"run_id": run_id}).fetchall(),
+        key=lambda r: (order.get(r[0], len(order)), r[0]),
+    )
     run = con.execute("SELECT status, as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()
     header = [
         "数据集 dataset",

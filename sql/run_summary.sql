@@ -11,4 +11,4 @@ SELECT
 FROM ingested_files
 WHERE run_id = $run_id
 GROUP BY dataset
-ORDER BY dataset;
+ORDER BY dataset;  -- the summary re-orders rows into contract order
