@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 ID_X = "11010519491231002X"
 
@@ -48,3 +51,23 @@ def test_run_reports_rejected_files_and_exits_non_zero_then_a_rerun_changes_noth
 def test_missing_inbox_is_a_usage_error(tmp_path: Path):
     result = fundwatch("run", "--inbox", str(tmp_path / "nope"), "--db", str(tmp_path / "x.duckdb"))
     assert result.returncode == 2 and "inbox folder not found" in result.stderr
+
+
+def _can_unshare_network() -> bool:
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("unshare") or not _can_unshare_network(), reason="needs unshare -n (root)")
+def test_a_run_needs_no_network(tmp_path: Path):
+    """In a network namespace with nothing but loopback, the nightly run (with Prefect) still completes."""
+    inbox, db = tmp_path / "inbox", tmp_path / "fw.duckdb"
+    (inbox / "death_records").mkdir(parents=True)
+    (inbox / "death_records" / "d.csv").write_text(f"person_id,death_date,source\n{ID_X},2024-03-05,civil\n")
+    command = (
+        f"ip link set lo up && {shlex.quote(sys.executable)} -m pipelines.cli run "
+        f"--inbox {shlex.quote(str(inbox))} --db {shlex.quote(str(db))} --as-of 2026-11-27"
+    )
+    result = subprocess.run(["unshare", "-n", "sh", "-c", command], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "成功 succeeded" in result.stdout
