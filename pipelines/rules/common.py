@@ -1,0 +1,115 @@
+"""Building blocks shared by the rules: the suspects shape, money and period wording, evidence.
+
+Every rule returns a LazyFrame of exactly `SUSPECT_SCHEMA` (validated by
+`schemas.suspects`), built with `finding(...)` as its last `select`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONEY = pl.Decimal(18, 2)
+
+# One row per finding, keyed by (rule, subject_id).
+SUSPECT_SCHEMA: dict[str, pl.DataType] = {
+    "rule": pl.String(),
+    "subject_id": pl.String(),
+    "person_id": pl.String(),  # canonical citizen ID where the finding concerns a person
+    "region_code": pl.String(),  # the pooling region that must verify it (下查一级)
+    "period_from": pl.String(),  # YYYYMM
+    "period_to": pl.String(),  # YYYYMM
+    "amount_at_risk": MONEY,
+    "summary": pl.String(),  # one sentence in Chinese an analyst reads first
+    "evidence": pl.String(),  # JSON array of the rows that prove it (ids, dates, amounts)
+}
+
+PENSION_SCHEMES = ("110", "120", "170")
+MEDICAL_SCHEMES = ("310", "390")
+
+
+def finding(
+    rule: str,
+    *,
+    subject_id: pl.Expr,
+    amount_at_risk: pl.Expr,
+    summary: pl.Expr,
+    evidence: pl.Expr,
+    person_id: pl.Expr | None = None,
+    region_code: pl.Expr | None = None,
+    period_from: pl.Expr | None = None,
+    period_to: pl.Expr | None = None,
+) -> list[pl.Expr]:
+    """The select list that puts a rule's result into the suspects shape."""
+    given = {
+        "rule": pl.lit(rule),
+        "subject_id": subject_id,
+        "person_id": person_id,
+        "region_code": region_code,
+        "period_from": period_from,
+        "period_to": period_to,
+        "amount_at_risk": amount_at_risk,
+        "summary": summary,
+        "evidence": evidence,
+    }
+    return [
+        (pl.lit(None) if expr is None else expr).cast(dtype).alias(name)
+        for (name, dtype), expr in zip(SUSPECT_SCHEMA.items(), given.values(), strict=True)
+    ]
+
+
+def empty_suspects() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=SUSPECT_SCHEMA)
+
+
+def yuan(amount: pl.Expr) -> pl.Expr:
+    """Money as Chinese officials write it: 41,220.00 (thousands separators, two decimals)."""
+    text = amount.cast(MONEY).cast(pl.String)
+    sign = pl.when(text.str.starts_with("-")).then(pl.lit("-")).otherwise(pl.lit(""))
+    digits = text.str.strip_prefix("-")
+    whole = digits.str.split_exact(".", 1).struct.field("field_0")
+    cents = digits.str.split_exact(".", 1).struct.field("field_1").fill_null("00")
+    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "$1,").str.reverse().str.strip_prefix(",")
+    return pl.concat_str([sign, grouped, pl.lit("."), cents])
+
+
+def period_zh(period: pl.Expr) -> pl.Expr:
+    """'202503' -> '2025年3月'."""
+    return pl.concat_str(
+        [period.str.slice(0, 4), pl.lit("年"), period.str.slice(4, 2).cast(pl.Int32).cast(pl.String), pl.lit("月")]
+    )
+
+
+def date_zh(date: pl.Expr) -> pl.Expr:
+    """A date -> '2025年3月5日'."""
+    return pl.concat_str(
+        [
+            date.dt.year().cast(pl.String),
+            pl.lit("年"),
+            date.dt.month().cast(pl.String),
+            pl.lit("月"),
+            date.dt.day().cast(pl.String),
+            pl.lit("日"),
+        ]
+    )
+
+
+def evidence_rows(*fields: pl.Expr | str) -> pl.Expr:
+    """Aggregation (inside `group_by(...).agg`): the group's rows as a sorted JSON array.
+
+    Pass the fields an analyst needs (ids, dates, amounts). Money and dates are
+    rendered as text so that the JSON carries them exactly.
+    """
+    exprs = [pl.col(f) if isinstance(f, str) else f for f in fields]
+    as_text = [e.cast(pl.String) for e in exprs]
+    rows = pl.struct(as_text).struct.json_encode().sort().str.join(", ")
+    return pl.concat_str([pl.lit("["), rows, pl.lit("]")]).alias("evidence")
+
+
+def month_start(period: pl.Expr) -> pl.Expr:
+    """'202503' -> 2025-03-01."""
+    return pl.date(period.str.slice(0, 4).cast(pl.Int32), period.str.slice(4, 2).cast(pl.Int32), 1)
+
+
+def period_of(date: pl.Expr) -> pl.Expr:
+    """A date -> its month 'YYYYMM'."""
+    return date.dt.strftime("%Y%m")
