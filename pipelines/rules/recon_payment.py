@@ -1,0 +1,147 @@
+"""RECON_PAYMENT 发放对账差异 — benefit payments against the bank's result for each (代发回盘).
+
+Contract (section 3): a benefit payment with no bank result, or whose bank result
+differs in amount or credited account, or is failed/returned; or a bank result
+whose payment_id is not in benefit_payments. subject_id = payment_id.
+
+A payment reconciles only when it has exactly one bank result, `success`, for the
+same amount into the same account; a second result for one payment_id (a double
+credit, or a retry that the bank reports under the same id) is a difference too.
+For a payment: amount_at_risk = the payment's amount, person_id, region_code and
+period_from/to = the payment's. For a bank result without a payment (orphan):
+amount_at_risk = what the bank credited, person_id NULL, period = the month(s) of
+settled_date, region_code = the region most benefit payments into the credited
+account came from (a tie goes to the smallest code), NULL when the account is unknown.
+
+Grain: one row per payment_id that does not reconcile.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.rules.common import MONEY, evidence_rows, finding, period_of, period_zh, yuan
+from schemas.datasets import code_sets
+
+PAYMENTS = "benefit_payments"
+RESULTS = "bank_disbursements"
+
+
+def _labels(set_name: str) -> dict[str, str]:
+    return {code: labels[0] for code, labels in code_sets()[set_name].items()}
+
+
+def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> pl.LazyFrame:
+    # Both sides as one list of lines, so that one group_by sees the payment_id whichever side is missing.
+    lines = pl.concat(
+        [
+            benefit_payments.select(
+                "payment_id",
+                pl.lit(PAYMENTS).alias("dataset"),
+                "person_id",
+                "region_code",
+                "benefit_type",
+                "period",
+                pl.col("amount").cast(MONEY),
+                "bank_account",
+                pl.lit(None, dtype=pl.String).alias("status"),
+                pl.col("pay_date").alias("date"),
+            ),
+            bank_disbursements.select(
+                "payment_id",
+                pl.lit(RESULTS).alias("dataset"),
+                pl.lit(None, dtype=pl.String).alias("person_id"),
+                pl.lit(None, dtype=pl.String).alias("region_code"),
+                pl.lit(None, dtype=pl.String).alias("benefit_type"),
+                pl.lit(None, dtype=pl.String).alias("period"),
+                pl.col("amount").cast(MONEY),
+                "bank_account",
+                "status",
+                pl.col("settled_date").alias("date"),
+            ),
+        ]
+    )
+    paid, result = pl.col("dataset") == PAYMENTS, pl.col("dataset") == RESULTS
+    per_payment = lines.group_by("payment_id").agg(
+        paid.sum().alias("payments"),
+        result.sum().alias("results"),
+        pl.col("amount").filter(paid).sum().cast(MONEY).alias("paid"),
+        pl.col("amount").filter(result).sum().cast(MONEY).alias("credited"),
+        pl.col("bank_account").filter(paid).min().alias("paid_account"),
+        pl.col("bank_account").filter(result).min().alias("credited_account"),
+        (pl.col("status") == "success").sum().alias("successes"),
+        pl.col("status").filter(pl.col("status") != "success").min().alias("bad_status"),
+        pl.col("person_id").min(),
+        pl.col("region_code").min(),
+        pl.col("benefit_type").min(),
+        pl.col("period").min().alias("period_from"),
+        pl.col("period").max().alias("period_to"),
+        pl.col("date").filter(result).min().alias("settled_from"),
+        pl.col("date").filter(result).max().alias("settled_to"),
+        evidence_rows("dataset", "payment_id", "person_id", "period", "amount", "bank_account", "status", "date"),
+    )
+    orphan = pl.col("payments") == 0
+    reconciled = (
+        (pl.col("payments") == 1)
+        & (pl.col("results") == 1)
+        & (pl.col("successes") == 1)
+        & (pl.col("paid") == pl.col("credited"))
+        & (pl.col("paid_account") == pl.col("credited_account"))
+    ).fill_null(False)
+    # An orphan result is routed to the region whose payees own the credited account.
+    account_region = (
+        benefit_payments.group_by("bank_account")
+        .agg(pl.col("region_code").mode().min().alias("account_region"))
+        .rename({"bank_account": "credited_account"})
+    )
+    flagged = per_payment.filter(~reconciled).join(account_region, on="credited_account", how="left")
+
+    # what went wrong with a payment, for its summary (an orphan result has its own sentence)
+    reasons = pl.concat_list(
+        pl.when(pl.col("payments") > 1).then(pl.format("发放明细中该流水号出现{}次", pl.col("payments"))),
+        pl.when(pl.col("results") == 0).then(pl.lit("银行无回盘记录")),
+        pl.when(pl.col("results") > 1).then(pl.format("银行回盘{}条", pl.col("results"))),
+        pl.when(pl.col("bad_status").is_not_null()).then(
+            pl.format("银行处理{}", pl.col("bad_status").replace_strict(_labels("disbursement_status"), default=None))
+        ),
+        pl.when((pl.col("results") == 1) & (pl.col("paid") != pl.col("credited"))).then(
+            pl.format("回盘金额{}元与发放金额不符", yuan(pl.col("credited")))
+        ),
+        pl.when((pl.col("results") == 1) & (pl.col("paid_account") != pl.col("credited_account"))).then(
+            pl.format("实际入账账号{}与发放账号{}不符", pl.col("credited_account"), pl.col("paid_account"))
+        ),
+    ).list.drop_nulls()
+    summary = (
+        pl.when(orphan)
+        .then(
+            pl.format(
+                "{}：银行回盘的发放流水号在待遇发放明细中不存在，已入账{}元至账号{}",
+                pl.col("payment_id"),
+                yuan(pl.col("credited")),
+                pl.col("credited_account"),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{}{}{}元（{}）：{}",
+                period_zh(pl.col("period_from")),
+                pl.col("benefit_type").replace_strict(_labels("benefit_type"), default=pl.col("benefit_type")),
+                yuan(pl.col("paid")),
+                pl.col("payment_id"),
+                reasons.list.join("；"),
+            )
+        )
+    )
+    return flagged.select(
+        finding(
+            "RECON_PAYMENT",
+            subject_id=pl.col("payment_id"),
+            person_id=pl.col("person_id"),
+            region_code=pl.when(orphan).then(pl.col("account_region")).otherwise(pl.col("region_code")),
+            period_from=pl.when(orphan).then(period_of(pl.col("settled_from"))).otherwise(pl.col("period_from")),
+            period_to=pl.when(orphan).then(period_of(pl.col("settled_to"))).otherwise(pl.col("period_to")),
+            amount_at_risk=pl.when(orphan).then(pl.col("credited")).otherwise(pl.col("paid")),
+            summary=summary,
+            evidence=pl.col("evidence"),
+        )
+    )
