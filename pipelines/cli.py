@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from pipelines.settings import Settings
@@ -18,10 +19,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fundwatch", description="社保基金监督 nightly cross-checks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="one nightly run: ingest, validate, publish (每晚运行)")
+    run = sub.add_parser("run", help="one nightly run: ingest, validate, detect, publish (每晚运行)")
     run.add_argument("--inbox", type=Path, default=settings.inbox, help=f"inbox folder (default {settings.inbox})")
     run.add_argument("--db", type=Path, default=settings.db, help=f"DuckDB file (default {settings.db})")
     run.add_argument("--as-of", type=_date, default=dt.date.today(), help="data date, YYYY-MM-DD (default today)")
+    run.add_argument(
+        "--large-payment-threshold",
+        type=Decimal,
+        default=settings.large_payment_threshold,
+        help=f"大额支付审批限额 yuan (default {settings.large_payment_threshold})",
+    )
 
     synth = sub.add_parser("synth", help="write a synthetic inbox with planted findings (合成数据)")
     synth.add_argument("--persons", type=int, required=True)
@@ -34,15 +41,17 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines import store
     from pipelines.flow import nightly_run
-    from pipelines.summary import run_summary
+    from pipelines.summary import findings_summary, run_summary
 
     if not args.inbox.is_dir():
         print(f"fundwatch: 收件目录不存在 inbox folder not found: {args.inbox}", file=sys.stderr)
         return 2
-    outcome = nightly_run(args.inbox, args.db, args.as_of)
+    outcome = nightly_run(args.inbox, args.db, args.as_of, args.large_payment_threshold)
     con = store.connect(args.db)
     try:
         print(run_summary(con, outcome.run_id))
+        print()
+        print(findings_summary(con, outcome.run_id))
     finally:
         con.close()
     return outcome.exit_code

@@ -1,23 +1,33 @@
-"""The nightly Prefect flow: ingest every dataset of the inbox into DuckDB.
+"""The nightly Prefect flow: ingest every dataset of the inbox into DuckDB, then detect.
 
-`nightly_run` is the flow; `ingest_dataset` is its task, one per dataset,
-which loads that dataset's files one transaction per file (see
-`pipelines.ingest`). Tasks run one after another: DuckDB has one writer, and
-Polars already uses both cores inside a task.
+`nightly_run` is the flow. Its tasks:
+
+* `ingest_dataset`, one per dataset: that dataset's files, one transaction per file
+  (`pipelines.ingest`);
+* `detect_rule`, one per rule of the registry: the rule over the staged datasets
+  (`pipelines.detect`); rules share nothing, so a Dask task runner can spread them;
+* `publish_findings`: the run's findings merged into `suspects`.
+
+Tasks run one after another here: DuckDB has one writer, and Polars already
+uses both cores inside a task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 
-from pipelines import store
+from pipelines import detect, store
 from pipelines.ingest import FileResult, InboxFile, discover, ingest_file
+from pipelines.rules import BY_CODE, RULES
 from schemas.datasets import DATASETS
 
 # Exit statuses of `fundwatch run`.
@@ -81,29 +91,67 @@ def group_by_dataset(files: list[InboxFile]) -> dict[str, list[InboxFile]]:
     return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
 
 
+@task(name="detect-rule", task_run_name="detect-{rule_code}")
+def detect_rule(rule_code: str, stage: Path, as_of: dt.date, large_payment_threshold: Decimal) -> pl.DataFrame:
+    """One rule of the registry over the staged datasets."""
+    found = detect.run_rule(BY_CODE[rule_code], stage, as_of, large_payment_threshold)
+    get_run_logger().info("%s: %d findings", rule_code, found.height)
+    return found
+
+
+@task(name="publish-findings")
+def publish_findings(db: Path, findings: list[pl.DataFrame], as_of: dt.date, run_id: str) -> int:
+    con = store.connect(db)
+    try:
+        detect.publish_suspects(con, pl.concat([detect.empty_findings(), *findings]), as_of, run_id)
+    finally:
+        con.close()
+    return sum(f.height for f in findings)
+
+
+def detect_and_publish(db: Path, run_id: str, as_of: dt.date, large_payment_threshold: Decimal) -> None:
+    stage = db.parent / f".stage-{run_id}"
+    try:
+        con = store.connect(db)
+        try:
+            detect.stage_datasets(con, stage)
+        finally:
+            con.close()
+        findings = [detect_rule(rule.code, stage, as_of, large_payment_threshold) for rule in RULES]
+        publish_findings(db, findings, as_of, run_id)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 @flow(name="fundwatch-nightly", flow_run_name="nightly-{as_of}")
-def nightly_run(inbox: Path, db: Path, as_of: dt.date) -> RunOutcome:
-    """One nightly run: ingest and validate every delivered file of the inbox."""
+def nightly_run(
+    inbox: Path, db: Path, as_of: dt.date, large_payment_threshold: Decimal = Decimal("100000.00")
+) -> RunOutcome:
+    """One nightly run: ingest and validate every delivered file of the inbox, then detect."""
     run_id = new_run_id(dt.datetime.now())
     con = store.connect(db)
     store.start_run(con, run_id, as_of, str(inbox))
     con.close()
 
-    started = time.monotonic()
+    timings: dict[str, float] = {}
     results: list[FileResult] = []
+    phase_started = time.monotonic()
     try:
         for dataset, files in group_by_dataset(discover(inbox)).items():
             results += ingest_dataset(db, dataset, files, run_id, as_of)
+        timings["ingest"] = time.monotonic() - phase_started
+        phase_started = time.monotonic()
+        detect_and_publish(db, run_id, as_of, large_payment_threshold)
+        timings["rules"] = time.monotonic() - phase_started
     except BaseException:
         con = store.connect(db)
-        store.finish_run(con, run_id, "failed", time.monotonic() - started)
+        store.finish_run(con, run_id, "failed", timings)
         con.close()
         raise
-    ingest_seconds = time.monotonic() - started
 
     bad = any(r.status == "rejected" or r.rows_quarantined for r in results)
     status = "bad_input" if bad else "succeeded"
     con = store.connect(db)
-    store.finish_run(con, run_id, status, ingest_seconds)
+    store.finish_run(con, run_id, status, timings)
     con.close()
     return RunOutcome(run_id, status, db, results)

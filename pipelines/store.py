@@ -148,8 +148,14 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, ingest_seconds: float) -> None:
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, timings: dict[str, float]) -> None:
     con.execute(
         read_sql("finish_run.sql"),
-        {"run_id": run_id, "status": status, "secs": ingest_seconds, "finished_at": dt.datetime.now()},
+        {
+            "run_id": run_id,
+            "status": status,
+            "ingest_secs": timings.get("ingest"),
+            "rules_secs": timings.get("rules"),
+            "finished_at": dt.datetime.now(),
+        },
     )

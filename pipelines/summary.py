@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
 
 from pipelines.store import read_sql
@@ -92,3 +94,26 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             "  (dataset, file, line, column, reason, raw)",
         ]
     return "\n".join(out)
+
+
+def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """Findings of the run per rule, in registry order: count, new, amount at risk."""
+    from pipelines.rules import RULES
+
+    found = {r[0]: r for r in con.execute(read_sql("findings_summary.sql"), {"run_id": run_id}).fetchall()}
+    header = ["规则 rule", "疑点 findings", "新增 new", "涉及金额（元） amount at risk (yuan)"]
+    table = []
+    total_n = total_new = 0
+    total_amount = Decimal("0")
+    for rule in RULES:
+        _, _, n, new, amount = found.get(rule.code, (rule.code, rule.name_zh, 0, 0, Decimal("0")))
+        total_n, total_new, total_amount = total_n + n, total_new + new, total_amount + amount
+        table.append([f"{rule.name_zh} {rule.code}", f"{n:,}", f"{new:,}", f"{amount:,.2f}"])
+    table.append(["合计 total", f"{total_n:,}", f"{total_new:,}", f"{total_amount:,.2f}"])
+    widths = [max(_width(r[i]) for r in [header, *table]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    out = ["疑点线索 findings of this run (表 table `suspects`):", "", line(header), line(["-" * w for w in widths])]
+    return "\n".join(out + [line(r) for r in table])

@@ -2,7 +2,8 @@
 UPDATE runs SET
     finished_at      = $finished_at,
     status           = $status,
-    ingest_seconds   = $secs,
+    ingest_seconds   = $ingest_secs,
+    rules_seconds    = $rules_secs,
     files_seen       = c.files_seen,
     files_loaded     = c.files_loaded,
     files_replaced   = c.files_replaced,
@@ -10,7 +11,7 @@ UPDATE runs SET
     files_rejected   = c.files_rejected,
     rows_loaded      = c.rows_loaded,
     rows_quarantined = c.rows_quarantined,
-    findings         = (SELECT count(*) FROM suspects)
+    findings         = (SELECT count(*) FROM suspects WHERE active AND last_run_id = $run_id)
 FROM (
     SELECT
         count(*)                                    AS files_seen,

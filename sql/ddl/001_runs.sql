@@ -14,5 +14,6 @@ CREATE TABLE IF NOT EXISTS runs (
     rows_loaded       BIGINT DEFAULT 0,
     rows_quarantined  BIGINT DEFAULT 0,
     findings          BIGINT DEFAULT 0,
-    ingest_seconds    DOUBLE
+    ingest_seconds    DOUBLE,
+    rules_seconds     DOUBLE
 );

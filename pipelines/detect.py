@@ -1,0 +1,70 @@
+"""The detection phase: stage the datasets, run every rule, publish the findings into `suspects`.
+
+I/O lives here, at the edge: datasets leave DuckDB as Parquet files in a
+staging folder and come back as lazy scans, so each rule reads only the
+columns and rows its plan needs; rules themselves stay pure functions of
+LazyFrames (`pipelines.rules`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.rules import RULES, Rule
+from pipelines.rules.common import SUSPECT_SCHEMA
+from pipelines.rules.engine import detect_polars
+from pipelines.store import read_sql
+
+STAGED_DATASETS = sorted({name for rule in RULES for name in rule.inputs})
+
+
+def stage_datasets(con: duckdb.DuckDBPyConnection, folder: Path, datasets: list[str] = STAGED_DATASETS) -> None:
+    """Each dataset in force as `<folder>/<dataset>.parquet` (lineage columns dropped)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+        target = folder / f"{name}.parquet"
+        # Table names come from the fixed registry; the path is ours. COPY takes no bound parameters.
+        con.execute(
+            f'COPY (SELECT * EXCLUDE (source_file, source_line, run_id) FROM "{name}") '
+            f"TO '{target.as_posix()}' (FORMAT parquet)"
+        )
+
+
+def scan_staged(folder: Path, datasets: tuple[str, ...]) -> dict[str, pl.LazyFrame]:
+    return {name: pl.scan_parquet(folder / f"{name}.parquet") for name in datasets}
+
+
+def run_rule(rule: Rule, folder: Path, as_of: dt.date, large_payment_threshold: Decimal) -> pl.DataFrame:
+    """One rule over the staged datasets: its validated findings."""
+    return detect_polars(rule, scan_staged(folder, rule.inputs), as_of, large_payment_threshold)
+
+
+def publish_suspects(con: duckdb.DuckDBPyConnection, findings: pl.DataFrame, as_of: dt.date, run_id: str) -> None:
+    """Merge the run's findings into `suspects` in one transaction (see sql/publish_suspects.sql)."""
+    names = {r.code: r.name_zh for r in RULES}
+    frame = findings.select(list(SUSPECT_SCHEMA)).with_columns(
+        pl.col("rule").replace_strict(names, return_dtype=pl.String).alias("rule_name_zh")
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_run_findings", frame.to_arrow())
+        for statement in read_sql("publish_suspects.sql").split(";\n"):
+            if statement.strip() and not all(
+                line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
+            ):
+                params = {k: v for k, v in {"as_of": as_of, "run_id": run_id}.items() if f"${k}" in statement}
+                con.execute(statement, params)
+        con.unregister("_run_findings")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def empty_findings() -> pl.DataFrame:
+    return pl.DataFrame(schema=SUSPECT_SCHEMA)
