@@ -14,8 +14,17 @@ from pipelines.rules.common import SUSPECT_SCHEMA
 def found(*rows: tuple[str, str, str]) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            {"rule": rule, "subject_id": subject, "person_id": None, "region_code": "330100", "period_from": "202503",
-             "period_to": "202503", "amount_at_risk": Decimal(amount), "summary": "句子", "evidence": "[]"}
+            {
+                "rule": rule,
+                "subject_id": subject,
+                "person_id": None,
+                "region_code": "330100",
+                "period_from": "202503",
+                "period_to": "202503",
+                "amount_at_risk": Decimal(amount),
+                "summary": "句子",
+                "evidence": "[]",
+            }
             for rule, subject, amount in rows
         ],
         schema=SUSPECT_SCHEMA,
