@@ -5,6 +5,7 @@ Environment variables (all optional):
 * ``FUNDWATCH_INBOX``  inbox folder (default: the bundled ``data_samples/``)
 * ``FUNDWATCH_DB``     DuckDB file (default: ``var/fundwatch.duckdb`` under the working folder)
 * ``FUNDWATCH_LARGE_PAYMENT_THRESHOLD``  yuan, default 100000.00 (大额支付审批限额)
+* ``FUNDWATCH_DUCKDB_MEMORY_LIMIT``  DuckDB buffer pool limit, default 4GB (read in pipelines.store)
 """
 
 from __future__ import annotations

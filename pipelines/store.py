@@ -10,6 +10,7 @@ run that loaded it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -45,9 +46,14 @@ def dataset_ddl(spec: Dataset) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{spec.name}" (\n' + ",\n".join(cols) + "\n);"
 
 
+# DuckDB's buffer pool may otherwise grow to 80% of the machine; the rest is Polars' to use.
+# Every connection of the process must ask for the same configuration.
+DUCKDB_CONFIG = {"memory_limit": os.environ.get("FUNDWATCH_DUCKDB_MEMORY_LIMIT", "4GB")}
+
+
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
+    con = duckdb.connect(str(db_path), config=DUCKDB_CONFIG)
     ensure_schema(con)
     return con
 

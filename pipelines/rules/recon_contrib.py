@@ -57,18 +57,24 @@ def detect(contributions: pl.LazyFrame, tax_collections: pl.LazyFrame) -> pl.Laz
         ]
     )
     assessed_line = pl.col("dataset") == "contributions"
-    per_key = (
+    differing = (
         lines.group_by(*KEY)
         .agg(
             pl.col("amount").filter(assessed_line).sum().cast(MONEY).alias("assessed"),
             pl.col("amount").filter(~assessed_line).sum().cast(MONEY).alias("collected"),
             assessed_line.sum().alias("assessments"),
             (~assessed_line).sum().alias("vouchers"),
-            evidence_rows("dataset", "voucher_no", "amount", "headcount", "collected_date"),
         )
         .with_columns((pl.col("assessed") - pl.col("collected")).abs().cast(MONEY).alias("difference"))
         .filter(pl.col("difference") > TOLERANCE)
     )
+    # Evidence only for the keys that differ: rendering every key's lines as JSON is most of the cost.
+    evidence = (
+        lines.join(differing.select(KEY), on=list(KEY), how="semi")
+        .group_by(*KEY)
+        .agg(evidence_rows("dataset", "voucher_no", "amount", "headcount", "collected_date"))
+    )
+    per_key = differing.join(evidence, on=list(KEY), how="left", nulls_equal=True)
     assessed_text = (
         pl.when(pl.col("assessments") == 0)
         .then(pl.lit("无缴费核定记录"))

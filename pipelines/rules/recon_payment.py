@@ -78,7 +78,6 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
         pl.col("period").max().alias("period_to"),
         pl.col("date").filter(result).min().alias("settled_from"),
         pl.col("date").filter(result).max().alias("settled_to"),
-        evidence_rows("dataset", "payment_id", "person_id", "period", "amount", "bank_account", "status", "date"),
     )
     orphan = pl.col("payments") == 0
     reconciled = (
@@ -88,13 +87,24 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
         & (pl.col("paid") == pl.col("credited"))
         & (pl.col("paid_account") == pl.col("credited_account"))
     ).fill_null(False)
+    unreconciled = per_payment.filter(~reconciled)
     # An orphan result is routed to the region whose payees own the credited account.
+    orphan_accounts = unreconciled.filter(orphan).select(pl.col("credited_account").alias("bank_account"))
     account_region = (
-        benefit_payments.group_by("bank_account")
+        benefit_payments.join(orphan_accounts, on="bank_account", how="semi")
+        .group_by("bank_account")
         .agg(pl.col("region_code").mode().min().alias("account_region"))
         .rename({"bank_account": "credited_account"})
     )
-    flagged = per_payment.filter(~reconciled).join(account_region, on="credited_account", how="left")
+    # Evidence only for the flagged payments: rendering every payment's lines as JSON is most of the cost.
+    evidence = (
+        lines.join(unreconciled.select("payment_id"), on="payment_id", how="semi")
+        .group_by("payment_id")
+        .agg(evidence_rows("dataset", "payment_id", "person_id", "period", "amount", "bank_account", "status", "date"))
+    )
+    flagged = unreconciled.join(account_region, on="credited_account", how="left").join(
+        evidence, on="payment_id", how="left"
+    )
 
     # what went wrong with a payment, for its summary (an orphan result has its own sentence)
     reasons = pl.concat_list(
