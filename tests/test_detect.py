@@ -69,3 +69,30 @@ def test_suspect_id_depends_only_on_rule_and_subject(tmp_path):
         detect.publish_suspects(con, found(("RECON_CONTRIB", "E1|110|202503", "1.00")), dt.date(2026, 1, 1), name)
         ids.append(con.execute("SELECT suspect_id FROM suspects").fetchone()[0])
     assert ids[0] == ids[1]
+
+
+def test_an_id_arriving_15_digit_on_one_side_still_joins(tmp_path):
+    """The death notice carries the legacy 15-digit ID, the payments the 18-digit one: one person, one finding."""
+    from pipelines.ingest import discover, ingest_file
+    from pipelines.rules import BY_CODE
+
+    inbox = tmp_path / "inbox"
+    (inbox / "benefit_payments").mkdir(parents=True)
+    (inbox / "death_records").mkdir(parents=True)
+    (inbox / "benefit_payments" / "bp.csv").write_text(
+        "payment_id,person_id,region_code,scheme,benefit_type,period,amount,bank_account\n"
+        "P1,11010519491231002X,330100,110,pension,202503,1000.00,6222\n"
+        "P2,11010519491231002x,330100,110,pension,202504,1000.00,6222\n",
+        encoding="utf-8",
+    )
+    (inbox / "death_records" / "dr.csv").write_text(
+        "公民身份号码,死亡日期,信息来源\n110105491231002,2025年3月5日,公安户籍注销\n", encoding="gb18030"
+    )
+    con = store.connect(tmp_path / "fw.duckdb")
+    for item in discover(inbox):
+        assert ingest_file(con, item, "r1", dt.date(2026, 11, 27)).status == "loaded"
+    detect.stage_datasets(con, tmp_path / "stage", ["benefit_payments", "death_records"])
+    found = detect.run_rule(BY_CODE["DECEASED_PAID"], tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000"))
+    assert found.select("subject_id", "amount_at_risk", "period_from").rows() == [
+        ("11010519491231002X", Decimal("1000.00"), "202504")
+    ]
