@@ -44,7 +44,7 @@ sample: setup
 	rm -rf data_samples
 	$(BIN)/fundwatch synth --persons $(SAMPLE_PERSONS) --seed $(SAMPLE_SEED) --out data_samples
 
-# Ingestion wall time and peak memory on a generated 1M-person dirty inbox.
+# Wall time and peak memory of a run on a generated 1M-person dirty inbox.
 bench-ingest: setup
 	bash bench/ingest.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingestion wall time and peak memory of `fundwatch run` on a generated dirty inbox.
+# Wall time and peak memory of `fundwatch run` (ingest + rules; phases in the runs table) on a generated dirty inbox.
 # Usage: bash bench/ingest.sh [PERSONS]   (default 1000000; the inbox is cached under bench/cache/)
 # The full benchmark with the SQL peer and per-phase timings is `make bench` (issue 6).
 set -euo pipefail
@@ -13,7 +13,7 @@ if [ ! -f "$inbox/_truth/summary.json" ]; then
 fi
 rm -f "$db" "$db.wal"
 set +e
-/usr/bin/time -f "ingest: %e s wall, %M KB peak RSS" .venv/bin/fundwatch run --inbox "$inbox" --db "$db" --as-of 2026-11-27 \
+/usr/bin/time -f "run (ingest + rules): %e s wall, %M KB peak RSS" .venv/bin/fundwatch run --inbox "$inbox" --db "$db" --as-of 2026-11-27 \
   > "bench/cache/ingest-${persons}.log" 2>&1
 status=$?
 set -e
