@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.datasets import code_sets
+
 MONEY = pl.Decimal(18, 2)
 
 # One row per finding, keyed by (rule, subject_id).
@@ -113,3 +115,26 @@ def month_start(period: pl.Expr) -> pl.Expr:
 def period_of(date: pl.Expr) -> pl.Expr:
     """A date -> its month 'YYYYMM'."""
     return date.dt.strftime("%Y%m")
+
+
+def labels(set_name: str) -> dict[str, str]:
+    """code -> its official Chinese label (codes.yaml), for sentences an analyst reads."""
+    return {code: names[0] for code, names in code_sets()[set_name].items()}
+
+
+def label(set_name: str, code: pl.Expr) -> pl.Expr:
+    """The Chinese label of a code column; an unknown code stays as it is."""
+    return code.replace_strict(labels(set_name), default=code)
+
+
+def operator_facts(operators: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per operator_id: registered region, admin / leader or not, the role(s) in Chinese.
+
+    An operator listed twice is an admin (or a leader) if any listing says so.
+    """
+    return operators.group_by("operator_id").agg(
+        pl.col("region_code").min(),
+        (pl.col("role") == "admin").any().alias("is_admin"),
+        (pl.col("role") == "leader").any().alias("is_leader"),
+        pl.col("role").replace_strict(labels("role")).unique().sort().str.join("、").alias("role_zh"),
+    )

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_of, period_zh, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, evidence_rows, finding, labels, period_of, period_zh, yuan
 
 # Paid *because* of the death (丧葬补助金, 遗属待遇/抚恤金): never at risk here.
 PAID_BECAUSE_OF_DEATH = ("funeral", "survivor")
-
-
-def _labels(set_name: str) -> dict[str, str]:
-    return {code: labels[0] for code, labels in code_sets()[set_name].items()}
 
 
 def detect(benefit_payments: pl.LazyFrame, death_records: pl.LazyFrame) -> pl.LazyFrame:
@@ -38,7 +33,7 @@ def detect(benefit_payments: pl.LazyFrame, death_records: pl.LazyFrame) -> pl.La
         pl.col("period").max().alias("period_to"),
         pl.col("period").n_unique().alias("months"),
         pl.col("region_code").sort_by("period", "payment_id").last(),
-        pl.col("benefit_type").replace_strict(_labels("benefit_type")).unique().sort().str.join("、").alias("types"),
+        pl.col("benefit_type").replace_strict(labels("benefit_type")).unique().sort().str.join("、").alias("types"),
         pl.col("death_period").first(),
         pl.col("death_date").first(),
         pl.col("death_source").first(),
@@ -47,7 +42,7 @@ def detect(benefit_payments: pl.LazyFrame, death_records: pl.LazyFrame) -> pl.La
     summary = pl.format(
         "{}死亡（{}，{}），其后仍发放{}{}个月，共计{}元",
         period_zh(pl.col("death_period")),
-        pl.col("death_source").replace_strict(_labels("death_source")),
+        pl.col("death_source").replace_strict(labels("death_source")),
         pl.col("death_date").dt.strftime("%Y-%m-%d"),
         pl.col("types"),
         pl.col("months"),

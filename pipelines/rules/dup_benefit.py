@@ -19,15 +19,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_zh, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, evidence_rows, finding, label, period_zh, yuan
 
 DUPLICATE_KEY = ("person_id", "benefit_type", "period")
-
-
-def _type_label(benefit_type: pl.Expr) -> pl.Expr:
-    labels = {code: names[0] for code, names in code_sets()["benefit_type"].items()}
-    return benefit_type.replace_strict(labels, default=benefit_type)
 
 
 def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
@@ -41,7 +35,7 @@ def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("period").n_unique().alias("months"),
         pl.len().alias("payments"),
         pl.col("region_code").sort_by("period", "payment_id").first(),
-        _type_label(pl.col("benefit_type")).unique().sort().str.join("、").alias("types"),
+        label("benefit_type", pl.col("benefit_type")).unique().sort().str.join("、").alias("types"),
         evidence_rows(
             "payment_id", "period", "benefit_type", "scheme", "region_code", "amount", "pay_date", "bank_account"
         ),

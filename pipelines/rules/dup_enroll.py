@@ -22,8 +22,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.rules.common import MEDICAL_SCHEMES, MONEY, PENSION_SCHEMES, evidence_rows, finding, period_of
-from schemas.datasets import code_sets
+from pipelines.rules.common import MEDICAL_SCHEMES, MONEY, PENSION_SCHEMES, evidence_rows, finding, label, period_of
 
 # Contract: "overlap by more than 30 days", both ends counted.
 MAX_TOLERATED_OVERLAP_DAYS = 30
@@ -34,14 +33,9 @@ SCHEME_FAMILY = {s: "pension" for s in PENSION_SCHEMES} | {s: "medical" for s in
 SPELL_FIELDS = ("enrollment_id", "scheme", "region_code", "employer_id", "start_date", "end_date")
 
 
-def _scheme_label(scheme: pl.Expr) -> pl.Expr:
-    labels = {code: names[0] for code, names in code_sets()["scheme"].items()}
-    return scheme.replace_strict(labels, default=scheme)
-
-
 def _summary(as_of: dt.date) -> pl.Expr:
     """One sentence on the first overlapping pair, e.g. 企业职工基本养老保险在330100与330200两地参保重叠150天（…）."""
-    earlier, later = _scheme_label(pl.col("earlier_scheme")), _scheme_label(pl.col("later_scheme"))
+    earlier, later = label("scheme", pl.col("earlier_scheme")), label("scheme", pl.col("later_scheme"))
     same_scheme = pl.col("earlier_scheme") == pl.col("later_scheme")
     same_region = pl.col("earlier_region") == pl.col("later_region")
     who = (

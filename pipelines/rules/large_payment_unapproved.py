@@ -20,29 +20,15 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_of, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, evidence_rows, finding, operator_facts, period_of, yuan
 
 DEFAULT_THRESHOLD = Decimal("100000.00")
-
-
-def _labels(set_name: str) -> dict[str, str]:
-    return {code: labels[0] for code, labels in code_sets()[set_name].items()}
-
-
-def _operator_facts(operators: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per operator_id: registered region, leader or not, and the role(s) in Chinese."""
-    return operators.group_by("operator_id").agg(
-        pl.col("region_code").min(),
-        (pl.col("role") == "leader").any().alias("is_leader"),
-        pl.col("role").replace_strict(_labels("role")).unique().sort().str.join("、").alias("role_zh"),
-    )
 
 
 def detect(
     business_log: pl.LazyFrame, operators: pl.LazyFrame, *, large_payment_threshold: Decimal = DEFAULT_THRESHOLD
 ) -> pl.LazyFrame:
-    steps = business_log.join(_operator_facts(operators), on="operator_id", how="left").with_columns(
+    steps = business_log.join(operator_facts(operators), on="operator_id", how="left").with_columns(
         pl.col("is_leader").fill_null(False),
         pl.col("role_zh").fill_null("未登记"),
     )

@@ -20,18 +20,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_zh, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, evidence_rows, finding, labels, period_zh, yuan
 
 # Contract: "differ by more than 0.01 yuan" — one fen of rounding is tolerated.
 TOLERANCE = Decimal("0.01")
 # Characters 3-8 of the employer number: the division code (as in a 统一社会信用代码).
 EMPLOYER_REGION = r"^[0-9A-Za-z]{2}([1-8][0-9]{5})"
 KEY = ("employer_id", "scheme", "period")
-
-
-def _scheme_labels() -> dict[str, str]:
-    return {code: labels[0] for code, labels in code_sets()["scheme"].items()}
 
 
 def detect(contributions: pl.LazyFrame, tax_collections: pl.LazyFrame) -> pl.LazyFrame:
@@ -89,7 +84,7 @@ def detect(contributions: pl.LazyFrame, tax_collections: pl.LazyFrame) -> pl.Laz
         "单位{}（{}，{}）：{}，{}，差额{}元",
         pl.col("employer_id"),
         period_zh(pl.col("period")),
-        pl.col("scheme").replace_strict(_scheme_labels(), default=pl.col("scheme")),
+        pl.col("scheme").replace_strict(labels("scheme"), default=pl.col("scheme")),
         assessed_text,
         collected_text,
         yuan(pl.col("difference")),

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, date_zh, evidence_rows, finding, period_of, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, date_zh, evidence_rows, finding, label, period_of, yuan
 
 WINDOW_DAYS = 3  # contract: "within ±3 days", both ends counted
 # 财政专户 is kept by the provincial finance department: the province verifies it itself.
@@ -139,7 +138,7 @@ def detect(finance_ledger: pl.LazyFrame, bank_statements: pl.LazyFrame, fund_acc
             ),
         )
     )
-    direction_zh = pl.col("direction").replace_strict({c: labels[0] for c, labels in code_sets()["direction"].items()})
+    direction_zh = label("direction", pl.col("direction"))
     line_words = (
         pl.when(pl.col("side") == "ledger").then(pl.lit("财政专户明细账凭证")).otherwise(pl.lit("财政专户银行流水"))
     )

@@ -20,15 +20,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_of, period_zh, yuan
-from schemas.datasets import code_sets
+from pipelines.rules.common import MONEY, evidence_rows, finding, labels, period_of, period_zh, yuan
 
 PAYMENTS = "benefit_payments"
 RESULTS = "bank_disbursements"
-
-
-def _labels(set_name: str) -> dict[str, str]:
-    return {code: labels[0] for code, labels in code_sets()[set_name].items()}
 
 
 def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> pl.LazyFrame:
@@ -112,7 +107,7 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
         pl.when(pl.col("results") == 0).then(pl.lit("银行无回盘记录")),
         pl.when(pl.col("results") > 1).then(pl.format("银行回盘{}条", pl.col("results"))),
         pl.when(pl.col("bad_status").is_not_null()).then(
-            pl.format("银行处理{}", pl.col("bad_status").replace_strict(_labels("disbursement_status"), default=None))
+            pl.format("银行处理{}", pl.col("bad_status").replace_strict(labels("disbursement_status"), default=None))
         ),
         pl.when((pl.col("results") == 1) & (pl.col("paid") != pl.col("credited"))).then(
             pl.format("回盘金额{}元与发放金额不符", yuan(pl.col("credited")))
@@ -135,7 +130,7 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
             pl.format(
                 "{}{}{}元（{}）：{}",
                 period_zh(pl.col("period_from")),
-                pl.col("benefit_type").replace_strict(_labels("benefit_type"), default=pl.col("benefit_type")),
+                pl.col("benefit_type").replace_strict(labels("benefit_type"), default=pl.col("benefit_type")),
                 yuan(pl.col("paid")),
                 pl.col("payment_id"),
                 reasons.list.join("；"),

@@ -18,29 +18,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_of, yuan
+from pipelines.rules.common import MONEY, evidence_rows, finding, labels, operator_facts, period_of, yuan
 from schemas.datasets import code_sets
-
-
-def _labels(set_name: str) -> dict[str, str]:
-    return {code: labels[0] for code, labels in code_sets()[set_name].items()}
-
 
 # Workflow order of the stages (accept → review → recheck → approve → pay), as codes.yaml lists them.
 STAGE_ORDER = {stage: i for i, stage in enumerate(code_sets()["stage"])}
 
 
-def _operator_facts(operators: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per operator_id: registered region, admin or not, and the role(s) in Chinese."""
-    return operators.group_by("operator_id").agg(
-        pl.col("region_code").min(),
-        (pl.col("role") == "admin").any().alias("is_admin"),
-        pl.col("role").replace_strict(_labels("role")).unique().sort().str.join("、").alias("role_zh"),
-    )
-
-
 def detect(business_log: pl.LazyFrame, operators: pl.LazyFrame) -> pl.LazyFrame:
-    steps = business_log.join(_operator_facts(operators), on="operator_id", how="left").with_columns(
+    steps = business_log.join(operator_facts(operators), on="operator_id", how="left").with_columns(
         pl.col("is_admin").fill_null(False),
         pl.col("role_zh").fill_null("未登记"),
         pl.col("stage").replace_strict(STAGE_ORDER, return_dtype=pl.Int8).alias("stage_no"),
@@ -62,7 +48,7 @@ def detect(business_log: pl.LazyFrame, operators: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("role_zh"),
             pl.when(pl.col("stage_nos").list.len() > 1).then(pl.lit("一人办理")).otherwise(pl.lit("办理")),
             pl.col("stage_nos")
-            .list.eval(pl.element().replace_strict({i: _labels("stage")[s] for s, i in STAGE_ORDER.items()}))
+            .list.eval(pl.element().replace_strict({i: labels("stage")[s] for s, i in STAGE_ORDER.items()}))
             .list.join("、"),
         )
         .sort_by("first_step_at", "operator_id")
