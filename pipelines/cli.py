@@ -1,4 +1,4 @@
-"""`fundwatch` command line: run the nightly job, generate synthetic extracts."""
+"""`fundwatch` command line: the nightly run, the analysts' case commands, synthetic extracts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from pipelines.cases.cli import add_case_parser, run_case
 from pipelines.settings import Settings
 
 
@@ -29,6 +30,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         default=settings.large_payment_threshold,
         help=f"大额支付审批限额 yuan (default {settings.large_payment_threshold})",
     )
+
+    add_case_parser(sub, settings.db)
 
     synth = sub.add_parser("synth", help="write a synthetic inbox with planted findings (合成数据)")
     synth.add_argument("--persons", type=int, required=True)
@@ -68,7 +71,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(Settings.from_env()).parse_args(argv)
-    handlers = {"run": cmd_run, "synth": cmd_synth}
+    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case}
     return handlers[args.command](args)
 
 

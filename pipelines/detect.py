@@ -18,7 +18,7 @@ import polars as pl
 from pipelines.rules import RULES, Rule
 from pipelines.rules.common import SUSPECT_SCHEMA
 from pipelines.rules.engine import detect_polars
-from pipelines.store import read_sql
+from pipelines.store import execute_script, read_sql
 
 STAGED_DATASETS = sorted({name for rule in RULES for name in rule.inputs})
 
@@ -53,12 +53,7 @@ def publish_suspects(con: duckdb.DuckDBPyConnection, findings: pl.DataFrame, as_
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("_run_findings", frame.to_arrow())
-        for statement in read_sql("publish_suspects.sql").split(";\n"):
-            if statement.strip() and not all(
-                line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
-            ):
-                params = {k: v for k, v in {"as_of": as_of, "run_id": run_id}.items() if f"${k}" in statement}
-                con.execute(statement, params)
+        execute_script(con, read_sql("publish_suspects.sql"), {"as_of": as_of, "run_id": run_id})
         con.unregister("_run_findings")
         con.execute("COMMIT")
     except BaseException:

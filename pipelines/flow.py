@@ -6,7 +6,9 @@
   (`pipelines.ingest`);
 * `detect_rule`, one per rule of the registry: the rule over the staged datasets
   (`pipelines.detect`); rules share nothing, so a Dask task runner can spread them;
-* `publish_findings`: the run's findings merged into `suspects`.
+* `publish_findings`: the run's findings merged into `suspects`;
+* `sync_cases`: the case register (SQLite, `pipelines.cases.register`) brought up to the
+  findings, and its state mirrored back into the DuckDB file.
 
 Tasks run one after another here: DuckDB has one writer, and Polars already
 uses both cores inside a task.
@@ -26,6 +28,8 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 
 from pipelines import detect, store
+from pipelines.cases import nightly as cases
+from pipelines.cases.register import register_path_for
 from pipelines.ingest import FileResult, InboxFile, discover, ingest_file
 from pipelines.rules import BY_CODE, RULES
 from schemas.datasets import DATASETS
@@ -109,6 +113,16 @@ def publish_findings(db: Path, findings: list[pl.DataFrame], as_of: dt.date, run
     return sum(f.height for f in findings)
 
 
+@task(name="sync-cases")
+def sync_cases(db: Path, register: Path, as_of: dt.date, run_id: str) -> None:
+    """The register follows the findings; then the DuckDB file shows each case's status and deadline."""
+    con = store.connect(db)
+    try:
+        cases.sync_run(con, register, as_of, run_id)
+    finally:
+        con.close()
+
+
 def detect_and_publish(db: Path, run_id: str, as_of: dt.date, large_payment_threshold: Decimal) -> None:
     stage = db.parent / f".stage-{run_id}"
     try:
@@ -125,7 +139,11 @@ def detect_and_publish(db: Path, run_id: str, as_of: dt.date, large_payment_thre
 
 @flow(name="fundwatch-nightly", flow_run_name="nightly-{as_of}")
 def nightly_run(
-    inbox: Path, db: Path, as_of: dt.date, large_payment_threshold: Decimal = Decimal("100000.00")
+    inbox: Path,
+    db: Path,
+    as_of: dt.date,
+    large_payment_threshold: Decimal = Decimal("100000.00"),
+    register: Path | None = None,
 ) -> RunOutcome:
     """One nightly run: ingest and validate every delivered file of the inbox, then detect."""
     run_id = new_run_id(dt.datetime.now())
@@ -143,6 +161,9 @@ def nightly_run(
         phase_started = time.monotonic()
         detect_and_publish(db, run_id, as_of, large_payment_threshold)
         timings["rules"] = time.monotonic() - phase_started
+        phase_started = time.monotonic()
+        sync_cases(db, register or register_path_for(db), as_of, run_id)
+        timings["cases"] = time.monotonic() - phase_started
     except BaseException:
         con = store.connect(db)
         store.finish_run(con, run_id, "failed", timings)

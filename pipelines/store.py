@@ -39,6 +39,15 @@ def read_sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
+def execute_script(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
+    """Run a SQL file of several statements; each gets the named parameters it mentions."""
+    params = params or {}
+    for statement in text.split(";\n"):
+        code = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
+        if code.strip():
+            con.execute(statement, {k: v for k, v in params.items() if f"${k}" in code})
+
+
 def dataset_ddl(spec: Dataset) -> str:
     # Identifiers come from the fixed contract spec, never from input data.
     cols = [f'    "{c.name}" {DUCKDB_TYPES[c.kind]}' for c in spec.columns]
@@ -162,6 +171,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, timings
             "status": status,
             "ingest_secs": timings.get("ingest"),
             "rules_secs": timings.get("rules"),
+            "cases_secs": timings.get("cases"),
             "finished_at": dt.datetime.now(),
         },
     )

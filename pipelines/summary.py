@@ -17,13 +17,13 @@ STATUS_TEXT = {
 }
 
 
-def _width(s: str) -> int:
+def display_width(s: str) -> int:
     """Display width: CJK characters take two columns in a terminal."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
 
 
-def _pad(s: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(s))
+def pad(s: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - display_width(s))
     return fill + s if right else s + fill
 
 
@@ -69,10 +69,10 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             f"{totals[2]}",
         ]
     )
-    widths = [max(_width(r[i]) for r in [header, *table]) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in [header, *table]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
     out = [
         f"fundwatch 运行 run {run_id}  数据日期 as of {run[1]}  状态 status: {STATUS_TEXT.get(run[0], run[0])}",
@@ -110,10 +110,10 @@ def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         total_n, total_new, total_amount = total_n + n, total_new + new, total_amount + amount
         table.append([f"{rule.name_zh} {rule.code}", f"{n:,}", f"{new:,}", f"{amount:,.2f}"])
     table.append(["合计 total", f"{total_n:,}", f"{total_new:,}", f"{total_amount:,.2f}"])
-    widths = [max(_width(r[i]) for r in [header, *table]) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in [header, *table]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
     out = ["疑点线索 findings of this run (表 table `suspects`):", "", line(header), line(["-" * w for w in widths])]
     return "\n".join(out + [line(r) for r in table])

@@ -4,6 +4,7 @@ UPDATE runs SET
     status           = $status,
     ingest_seconds   = $ingest_secs,
     rules_seconds    = $rules_secs,
+    cases_seconds    = $cases_secs,
     files_seen       = c.files_seen,
     files_loaded     = c.files_loaded,
     files_replaced   = c.files_replaced,

@@ -15,5 +15,6 @@ CREATE TABLE IF NOT EXISTS runs (
     rows_quarantined  BIGINT DEFAULT 0,
     findings          BIGINT DEFAULT 0,
     ingest_seconds    DOUBLE,
-    rules_seconds     DOUBLE
+    rules_seconds     DOUBLE,
+    cases_seconds     DOUBLE
 );

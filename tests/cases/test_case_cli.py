@@ -1,0 +1,116 @@
+"""The analyst's loop end to end: nightly run, `fundwatch case …` from open to rectified, reruns that never
+undo it, and case commands recorded while a nightly run is in progress."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import fastexcel
+import pytest
+
+from pipelines.synth import generate
+
+AS_OF = "2026-03-02"
+
+
+def fundwatch(*args: str, wait: bool = True):
+    command = [sys.executable, "-m", "pipelines.cli", *args]
+    if not wait:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def query(db: Path, sql: str):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cases")
+    inbox, db, register = root / "inbox", root / "fw.duckdb", root / "fw.cases.sqlite"
+    generate(2000, inbox, seed=5, dirty=False)
+    first = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", AS_OF)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert register.exists()
+    return inbox, db, register
+
+
+def case(register: Path, *args: str) -> subprocess.CompletedProcess:
+    return fundwatch("case", "--register", str(register), *args)
+
+
+def test_every_active_suspect_is_an_open_case_listed_for_analysts(world):
+    _, db, register = world
+    expected = query(db, "SELECT count(*) FROM suspects WHERE active AND rule = 'DECEASED_PAID'")[0][0]
+    listed = case(register, "list", "--rule", "DECEASED_PAID", "--as-of", AS_OF)
+    assert listed.returncode == 0, listed.stderr
+    assert f"共 {expected} 件" in listed.stdout and "待核查 open" in listed.stdout
+    assert query(db, "SELECT DISTINCT status FROM suspects") == [("open",)]
+
+
+def test_open_to_rectified_with_the_cli_survives_reruns_and_shows_in_duckdb(world):
+    inbox, db, register = world
+    sid, region = query(db, "SELECT suspect_id, region_code FROM suspects WHERE rule = 'DECEASED_PAID' LIMIT 1")[0]
+    steps = [
+        ("assign", sid, "--assignee", "V01", "--by", "chief", "--on", "2026-03-02"),
+        ("verify", sid, "--by", "V01", "--on", "2026-03-05", "--reason", "公安户籍注销属实"),
+        ("rectify", sid, "--by", "V01", "--on", "2026-03-20", "--recovered", "1,000.00"),
+    ]
+    for step in steps:
+        result = case(register, *step)
+        assert result.returncode == 0, result.stderr
+    refused = case(register, "verify", sid, "--by", "V01")
+    assert refused.returncode == 2 and "rectified" in refused.stderr
+
+    rerun = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-03-23")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert query(db, f"SELECT status FROM suspects WHERE suspect_id = '{sid}'") == [("rectified",)]
+    assert query(db, f"SELECT status, recovered_amount FROM cases WHERE suspect_id = '{sid}'") == [
+        ("rectified", "1000.00")
+    ]
+    actions = [r[0] for r in query(db, f"SELECT action FROM case_events WHERE suspect_id = '{sid}' ORDER BY event_id")]
+    assert actions == ["found", "assign", "verify", "rectify"]
+    shown = case(register, "show", sid)
+    assert "已整改 rectified" in shown.stdout and "公安户籍注销属实" in shown.stdout
+
+    out = register.parent / "exports"
+    exported = case(register, "export", "--region", region, "--out", str(out), "--as-of", "2026-03-23")
+    assert exported.returncode == 0, exported.stderr
+    sheet = fastexcel.read_excel(next(out.glob("核查清单_*.xlsx"))).load_sheet(0, header_row=None).to_polars()
+    cells = " ".join(str(v) for row in sheet.rows() for v in row if v is not None)
+    assert "********" in cells and sid not in cells  # the rectified case is no longer on the checklist
+
+
+def test_case_commands_during_a_running_nightly_job_lose_nothing(world):
+    inbox, db, register = world
+    ids = [r[0] for r in query(db, "SELECT suspect_id FROM suspects WHERE rule = 'SOD_BREACH' ORDER BY 1 LIMIT 2")]
+    run = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-03-24", wait=False)
+    recorded = []
+    try:
+        time.sleep(2)
+        for sid in ids:
+            assert run.poll() is None, "the nightly run ended before the analyst could act"
+            result = case(register, "assign", sid, "--assignee", "V09", "--by", "chief", "--on", "2026-03-24")
+            assert result.returncode == 0, result.stderr
+            recorded.append(sid)
+    finally:
+        stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    assert recorded == ids
+    for sid in ids:
+        listed = case(register, "show", sid, "--as-of", "2026-03-25")
+        assert "核查中 under_verification" in listed.stdout and "V09" in listed.stdout
+    # and the next run mirrors them into the DuckDB file
+    again = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-03-25")
+    assert again.returncode == 0
+    assert query(db, "SELECT count(*) FROM suspects WHERE status = 'under_verification' AND rule = 'SOD_BREACH'") == [
+        (2,)
+    ]
