@@ -8,7 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.cases.cli import add_case_parser, run_case
+from pipelines.cases.cli import add_case_parser, add_report_parser, run_case, run_report
 from pipelines.settings import Settings
 
 
@@ -32,6 +32,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
 
     add_case_parser(sub, settings.db)
+    add_report_parser(sub, settings.db)
 
     synth = sub.add_parser("synth", help="write a synthetic inbox with planted findings (合成数据)")
     synth.add_argument("--persons", type=int, required=True)
@@ -71,7 +72,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(Settings.from_env()).parse_args(argv)
-    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case}
+    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case, "report": run_report}
     return handlers[args.command](args)
 
 

@@ -337,12 +337,23 @@ def rectify(
         raise CaseError("追回金额不能为负 the amount recovered cannot be negative")
     with write_transaction(con):
         case = _transition(con, suspect_id, "rectify")
-        amount = f"{recovered.quantize(Decimal('0.01'))}"
+        # A recurrence rectified again adds to what was recovered before: 追回金额 is cumulative.
+        earlier = Decimal(case["recovered_amount"]) if case["recovered_amount"] else Decimal("0")
+        amount = f"{(earlier + recovered).quantize(Decimal('0.01'))}"
         con.execute(
             "UPDATE cases SET status = 'rectified', recovered_amount = ?, rectified_on = ? WHERE suspect_id = ?",
             [amount, on.isoformat(), suspect_id],
         )
-        _event(con, suspect_id, by, "rectify", case["status"], "rectified", reason, {"recovered_amount": amount})
+        _event(
+            con,
+            suspect_id,
+            by,
+            "rectify",
+            case["status"],
+            "rectified",
+            reason,
+            {"recovered_now": f"{recovered.quantize(Decimal('0.01'))}", "recovered_amount": amount},
+        )
 
 
 def mark_reported(con: sqlite3.Connection, suspect_id: str, *, by: str, on: dt.date) -> None:

@@ -114,3 +114,34 @@ def test_case_commands_during_a_running_nightly_job_lose_nothing(world):
     assert query(db, "SELECT count(*) FROM suspects WHERE status = 'under_verification' AND rule = 'SOD_BREACH'") == [
         (2,)
     ]
+
+
+def test_reports_from_the_command_line(world):
+    _, db, register = world
+    out = register.parent / "reports"
+    runs = [
+        ("monthly", "--month", "202603"),
+        ("half-year", "--year", "2026", "--half", "1"),
+        ("circulation", "--as-of", "2026-03-25"),
+        ("yaoqing", "--year", "2026", "--half", "1"),
+    ]
+    for args in runs:
+        result = fundwatch("report", "--db", str(db), "--register", str(register), "--out", str(out), *args)
+        assert result.returncode == 0, result.stderr[-2000:]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"{stem}.{ext}"
+        for stem in ("自查报告_202603", "监督报告_2026H1", "通报_2026-03-25", "要情统计_2026H1")
+        for ext in ("md", "xlsx")
+    )
+    supervision = (out / "监督报告_2026H1.md").read_text(encoding="utf-8")
+    for heading in (
+        "基金运行基本情况",
+        "监管工作情况",
+        "基金案件发生及处置情况",
+        "基金安全评估情况",
+        "主要问题和下一步措施",
+    ):
+        assert heading in supervision
+    yaoqing = (out / "要情统计_2026H1.md").read_text(encoding="utf-8")
+    assert "要情" in yaoqing and "零报告" not in yaoqing  # the confirmed DECEASED_PAID case is a 要情

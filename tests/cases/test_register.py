@@ -208,3 +208,14 @@ def test_an_analyst_writing_during_a_sync_loses_nothing(tmp_path):
     case = reg.get_case(check, "A")
     assert (case["status"], case["last_seen"]) == ("confirmed", "2026-03-03")
     check.close()
+
+
+def test_recovery_of_a_recurrence_adds_to_the_earlier_one(con):
+    reg.sync_findings(con, findings(("A", "10.00")), ON, "r1")
+    for amount, recovered in (("10.00", "10"), ("15.00", "5")):
+        reg.sync_findings(con, findings(("A", amount)), ON, "r")
+        reg.assign(con, "A", assignee="V01", by="chief", on=ON)
+        reg.verify(con, "A", by="V01", on=ON)
+        reg.rectify(con, "A", by="V01", on=ON, recovered=Decimal(recovered))
+    case = reg.get_case(con, "A")
+    assert (case["recurrences"], case["recovered_amount"]) == (1, "15.00")
