@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.cases import register as reg
+from pipelines.cases.calendar import CalendarNotCovered
 from pipelines.summary import display_width, pad
 
 LIST_COLUMNS = (
@@ -173,7 +174,7 @@ def run_case(args: argparse.Namespace) -> int:
     try:
         handler = {"list": cmd_list, "show": cmd_show, "export": cmd_export}.get(args.case_command, cmd_change)
         return handler(con, args)
-    except reg.CaseError as err:
+    except (reg.CaseError, CalendarNotCovered) as err:
         print(f"fundwatch case: {err}", file=sys.stderr)
         return 2
     finally:

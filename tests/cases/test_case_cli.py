@@ -101,19 +101,21 @@ def test_case_commands_during_a_running_nightly_job_lose_nothing(world):
             result = case(register, "assign", sid, "--assignee", "V09", "--by", "chief", "--on", "2026-03-24")
             assert result.returncode == 0, result.stderr
             recorded.append(sid)
+        assert run.poll() is None, "the nightly run ended before the analyst could verify"
+        verified = case(register, "verify", ids[0], "--by", "V09", "--on", "2026-03-24")
+        assert verified.returncode == 0, verified.stderr
     finally:
         stdout, stderr = run.communicate(timeout=600)
     assert run.returncode == 0, stdout[-2000:] + stderr[-2000:]
     assert recorded == ids
-    for sid in ids:
-        listed = case(register, "show", sid, "--as-of", "2026-03-25")
-        assert "核查中 under_verification" in listed.stdout and "V09" in listed.stdout
+    shown = [case(register, "show", sid, "--as-of", "2026-03-25").stdout for sid in ids]
+    assert "确认违规 confirmed" in shown[0] and "V09" in shown[0]
+    assert "核查中 under_verification" in shown[1] and "V09" in shown[1]
     # and the next run mirrors them into the DuckDB file
     again = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-03-25")
     assert again.returncode == 0
-    assert query(db, "SELECT count(*) FROM suspects WHERE status = 'under_verification' AND rule = 'SOD_BREACH'") == [
-        (2,)
-    ]
+    statuses = query(db, f"SELECT suspect_id, status FROM suspects WHERE suspect_id IN ('{ids[0]}', '{ids[1]}')")
+    assert dict(statuses) == {ids[0]: "confirmed", ids[1]: "under_verification"}
 
 
 def test_reports_from_the_command_line(world):
@@ -145,3 +147,11 @@ def test_reports_from_the_command_line(world):
         assert heading in supervision
     yaoqing = (out / "要情统计_2026H1.md").read_text(encoding="utf-8")
     assert "要情" in yaoqing and "零报告" not in yaoqing  # the confirmed DECEASED_PAID case is a 要情
+
+
+def test_a_deadline_beyond_the_official_calendar_is_refused_clearly(world):
+    _, db, register = world
+    sid = query(db, "SELECT suspect_id FROM suspects WHERE rule = 'DUP_CLAIM' ORDER BY 1 LIMIT 1")[0][0]
+    result = case(register, "assign", sid, "--assignee", "V01", "--by", "chief", "--on", "2026-12-20")
+    assert result.returncode == 2 and "2027" in result.stderr and "Traceback" not in result.stderr
+    assert "待核查 open" in case(register, "show", sid, "--as-of", "2026-12-20").stdout
