@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipelines.cases.cli import add_case_parser, add_report_parser, run_case, run_report
+from pipelines.runs_cli import add_runs_parser, run_runs
 from pipelines.settings import Settings
 
 
@@ -33,6 +34,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     add_case_parser(sub, settings.db)
     add_report_parser(sub, settings.db)
+    add_runs_parser(sub, settings.db)
 
     synth = sub.add_parser("synth", help="write a synthetic inbox with planted findings (合成数据)")
     synth.add_argument("--persons", type=int, required=True)
@@ -51,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"fundwatch: 收件目录不存在 inbox folder not found: {args.inbox}", file=sys.stderr)
         return 2
     outcome = nightly_run(args.inbox, args.db, args.as_of, args.large_payment_threshold)
-    con = store.connect(args.db)
+    con = store.connect_readonly(args.db)  # the published file: analysts may be reading it
     try:
         print(run_summary(con, outcome.run_id))
         print()
@@ -72,7 +74,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(Settings.from_env()).parse_args(argv)
-    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case, "report": run_report}
+    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case, "report": run_report, "runs": run_runs}
     return handlers[args.command](args)
 
 

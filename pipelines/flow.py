@@ -8,7 +8,9 @@
   (`pipelines.detect`); rules share nothing, so a Dask task runner can spread them;
 * `publish_findings`: the run's findings merged into `suspects`;
 * `sync_cases`: the case register (SQLite, `pipelines.cases.register`) brought up to the
-  findings, and its state mirrored back into the DuckDB file.
+  findings, and its state mirrored back into the DuckDB file;
+
+and at the end the building copy is swapped in for the published file (`pipelines.publish`).
 
 Tasks run one after another here: DuckDB has one writer, and Polars already
 uses both cores inside a task.
@@ -31,7 +33,9 @@ from pipelines import detect, store
 from pipelines.cases import nightly as cases
 from pipelines.cases.register import register_path_for
 from pipelines.ingest import FileResult, InboxFile, discover, ingest_file
+from pipelines.publish import crash_drill, publish, publish_failed_run, start_building
 from pipelines.rules import BY_CODE, RULES
+from pipelines.views import create_views
 from schemas.datasets import DATASETS
 
 # Exit statuses of `fundwatch run`.
@@ -145,9 +149,16 @@ def nightly_run(
     large_payment_threshold: Decimal = Decimal("100000.00"),
     register: Path | None = None,
 ) -> RunOutcome:
-    """One nightly run: ingest and validate every delivered file of the inbox, then detect."""
+    """One nightly run: ingest and validate every delivered file of the inbox, detect, update the cases, publish.
+
+    All work happens in a building copy of `db`; the published file is replaced only at the end, atomically
+    (`pipelines.publish`). A run that fails publishes nothing but its own `failed` row in `runs`.
+    """
     run_id = new_run_id(dt.datetime.now())
-    con = store.connect(db)
+    started_at = dt.datetime.now()
+    register = register or register_path_for(db)
+    building = start_building(db)
+    con = store.connect(building)
     store.start_run(con, run_id, as_of, str(inbox))
     con.close()
 
@@ -155,24 +166,29 @@ def nightly_run(
     results: list[FileResult] = []
     phase_started = time.monotonic()
     try:
+        crash_drill("started")
         for dataset, files in group_by_dataset(discover(inbox)).items():
-            results += ingest_dataset(db, dataset, files, run_id, as_of)
+            results += ingest_dataset(building, dataset, files, run_id, as_of)
+            crash_drill(f"ingested:{dataset}")
         timings["ingest"] = time.monotonic() - phase_started
         phase_started = time.monotonic()
-        detect_and_publish(db, run_id, as_of, large_payment_threshold)
+        detect_and_publish(building, run_id, as_of, large_payment_threshold)
         timings["rules"] = time.monotonic() - phase_started
+        crash_drill("detected")
         phase_started = time.monotonic()
-        sync_cases(db, register or register_path_for(db), as_of, run_id)
+        sync_cases(building, register, as_of, run_id)
         timings["cases"] = time.monotonic() - phase_started
-    except BaseException:
-        con = store.connect(db)
-        store.finish_run(con, run_id, "failed", timings)
-        con.close()
-        raise
+        crash_drill("cases")
 
-    bad = any(r.status == "rejected" or r.rows_quarantined for r in results)
-    status = "bad_input" if bad else "succeeded"
-    con = store.connect(db)
-    store.finish_run(con, run_id, status, timings)
-    con.close()
+        bad = any(r.status == "rejected" or r.rows_quarantined for r in results)
+        status = "bad_input" if bad else "succeeded"
+        con = store.connect(building)
+        create_views(con)
+        store.finish_run(con, run_id, status, timings)
+        con.close()
+        crash_drill("before_publish")
+        publish(building, db)
+    except BaseException:
+        publish_failed_run(db, run_id, as_of, str(inbox), started_at)
+        raise
     return RunOutcome(run_id, status, db, results)

@@ -67,6 +67,11 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A reader's connection to a published file: never takes the writer's lock (ADR 0008)."""
+    return duckdb.connect(str(db_path), read_only=True, config=DUCKDB_CONFIG)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
         con.execute(ddl.read_text(encoding="utf-8"))
