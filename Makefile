@@ -11,7 +11,8 @@ SAMPLE_SEED    ?= 20251
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint format sample clean bench-ingest
+.PHONY: setup run test lint format sample clean bench-ingest serve
+PORT ?= 4200
 
 setup: $(STAMP)
 
@@ -29,6 +30,11 @@ run: setup
 	@$(BIN)/fundwatch run --inbox $(INBOX) --db $(DB); status=$$?; \
 	if [ $$status -eq 1 ]; then echo "(exit 1: the sample inbox carries planted bad rows and files, as intended)"; \
 	elif [ $$status -ne 0 ]; then exit $$status; fi
+
+# The nightly run on a schedule (02:00 Asia/Shanghai) served from a local Prefect server; Ctrl-C stops both.
+# UI: http://127.0.0.1:$(PORT)   server database and log: var/prefect/ (prefect.db, server.log)
+serve: setup
+	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT)
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipelines.cases.cli import add_case_parser, add_report_parser, run_case, run_report
 from pipelines.runs_cli import add_runs_parser, run_runs
+from pipelines.serve import add_serve_parser, run_serve
 from pipelines.settings import Settings
 
 
@@ -35,6 +36,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     add_case_parser(sub, settings.db)
     add_report_parser(sub, settings.db)
     add_runs_parser(sub, settings.db)
+    add_serve_parser(sub, settings)
 
     synth = sub.add_parser("synth", help="write a synthetic inbox with planted findings (合成数据)")
     synth.add_argument("--persons", type=int, required=True)
@@ -74,7 +76,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(Settings.from_env()).parse_args(argv)
-    handlers = {"run": cmd_run, "synth": cmd_synth, "case": run_case, "report": run_report, "runs": run_runs}
+    handlers = {
+        "run": cmd_run,
+        "synth": cmd_synth,
+        "case": run_case,
+        "report": run_report,
+        "runs": run_runs,
+        "serve": run_serve,
+    }
     return handlers[args.command](args)
 
 
