@@ -46,26 +46,51 @@ def schema(dataset: str) -> dict[str, pl.DataType]:
     return {c.name: DTYPES[c.kind] for c in DATASETS[dataset]}
 
 
-def conform(dataset: str, df: pl.DataFrame, extra_rows: list[dict]) -> pl.DataFrame:
-    """The background frame in contract column order and types, plus planted rows."""
+# Identifier columns that get the part's tag when a province is generated in parts.
+PART_TAGGED = (
+    "enrollment_id",
+    "employer_id",
+    "payment_id",
+    "bank_account",
+    "batch_id",
+    "claim_id",
+    "invoice_no",
+    "business_id",
+    "operator_id",
+    "voucher_no",
+    "account_no",
+    "counterparty_account",
+    "entry_id",
+    "txn_id",
+)
+
+
+def conform(dataset: str, df: pl.DataFrame, extra_rows: list[dict], part_tag: str = "") -> pl.DataFrame:
+    """The background frame in contract column order and types, plus planted rows.
+
+    `part_tag` (a part of a province generated in parts) is appended to every identifier
+    of `PART_TAGGED`, so parts never share an account, an employer or a payment number.
+    """
     sch = schema(dataset)
     base = df.select([pl.col(k).cast(v) for k, v in sch.items()])
-    if not extra_rows:
-        return base
-    return pl.concat([base, pl.DataFrame(extra_rows, schema=sch, orient="row")])
+    if extra_rows:
+        base = pl.concat([base, pl.DataFrame(extra_rows, schema=sch, orient="row")])
+    if part_tag:
+        base = base.with_columns(pl.col(c) + part_tag for c in sch if c in PART_TAGGED)
+    return base
 
 
 class InboxWriter:
     """Writes datasets file by file and accumulates the truth about files."""
 
-    def __init__(self, root: Path, rng: Rng, dirty: bool) -> None:
-        self.root, self.rng, self.dirty = root, rng, dirty
+    def __init__(self, root: Path, rng: Rng, dirty: bool, stem_suffix: str = "") -> None:
+        self.root, self.rng, self.dirty, self.stem_suffix = root, rng, dirty, stem_suffix
         self.results: list[tuple[str, FileResult]] = []
         self.rows: dict[str, int] = {}
         self.files: dict[str, int] = {}
 
     def write(self, dataset: str, df: pl.DataFrame) -> None:
-        files = split(dataset, df)
+        files = [(stem + self.stem_suffix, part) for stem, part in split(dataset, df)]
         base = list(DATASETS).index(dataset) * 7
         kinds = BAD_KINDS[dataset] if self.dirty else []
         chosen = sorted({0, len(files) // 2})
@@ -77,32 +102,40 @@ class InboxWriter:
         self.rows[dataset] = df.height
         self.files[dataset] = len(files)
 
-    def write_truth(self) -> tuple[int, int]:
-        truth = self.root / TRUTH
+    def truth_frames(self) -> dict[str, pl.DataFrame]:
+        """valid_rows, bad_rows and id_forms of the files written."""
         valid = [
             {"dataset": d, "file": r.path, "rows_valid": r.rows_valid, "rows_bad": len(r.bad_rows)}
             for d, r in self.results
         ]
         bad = [b for _, r in self.results for b in r.bad_rows]
         forms = [f for _, r in self.results for f in r.id_forms]
-        pl.DataFrame(
-            valid, schema={"dataset": pl.String, "file": pl.String, "rows_valid": pl.Int64, "rows_bad": pl.Int64}
-        ).write_csv(truth / "valid_rows.csv")
-        pl.DataFrame(
-            bad,
-            schema={"dataset": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String, "kind": pl.String},
-        ).write_csv(truth / "bad_rows.csv")
-        pl.DataFrame(
-            forms,
-            schema={
-                "dataset": pl.String,
-                "file": pl.String,
-                "line": pl.Int64,
-                "raw_id": pl.String,
-                "canonical_id": pl.String,
-            },
-        ).write_csv(truth / "id_forms.csv")
-        return len(bad), len(forms)
+        return {
+            "valid_rows": pl.DataFrame(
+                valid,
+                schema={"dataset": pl.String, "file": pl.String, "rows_valid": pl.Int64, "rows_bad": pl.Int64},
+            ),
+            "bad_rows": pl.DataFrame(
+                bad,
+                schema={
+                    "dataset": pl.String,
+                    "file": pl.String,
+                    "line": pl.Int64,
+                    "column": pl.String,
+                    "kind": pl.String,
+                },
+            ),
+            "id_forms": pl.DataFrame(
+                forms,
+                schema={
+                    "dataset": pl.String,
+                    "file": pl.String,
+                    "line": pl.Int64,
+                    "raw_id": pl.String,
+                    "canonical_id": pl.String,
+                },
+            ),
+        }
 
 
 def write_rejected(root: Path, rng: Rng, samples: dict[str, pl.DataFrame]) -> list[dict]:
@@ -143,21 +176,87 @@ def reset(out: Path) -> None:
             shutil.rmtree(out / name)
 
 
-def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True) -> dict:
+# A province larger than this is generated in parts of at most this many persons, one after
+# another, so the generator's memory stays that of one part (about 2.6 GB per million).
+PART_PERSONS = 2_000_000
+
+
+def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_persons: int = PART_PERSONS) -> dict:
     """Write a synthetic inbox for ``persons`` persons under ``out`` and its truth under ``out/_truth``.
 
     Deterministic by ``seed``.  ``dirty=False`` writes plain UTF-8 CSV with English
     headers and canonical values, no bad rows and no rejected files; findings are
     planted either way.  Returns a summary (rows per dataset, findings per rule,
     bad rows, rejected files).
+
+    More than ``part_persons`` persons are generated as independent parts (seeds derived
+    from ``seed``): disjoint citizen IDs, identifiers tagged ``P<k>``, files suffixed
+    ``_p<k>``; the truth is the parts' truths together (findings.csv gains a ``part``
+    column; a finding's subject is as its part planted it, before the tag).
     """
     if persons < MIN_PERSONS:
         raise ValueError(f"persons must be at least {MIN_PERSONS}")
     out = Path(out)
     reset(out)
     (out / TRUTH).mkdir(parents=True, exist_ok=True)
-    rng = Rng(seed)
-    people = build_persons(rng, persons, plant_pool_size(persons))
+    parts = max(1, -(-persons // part_persons))
+    if parts > 10:
+        raise ValueError(f"at most 10 parts of {part_persons} persons (the ID sequence space is split among them)")
+    sizes = [persons // parts + (1 if k < persons % parts else 0) for k in range(parts)]
+    outputs = []
+    for k, size in enumerate(sizes):
+        if parts == 1:
+            outputs.append(_province(size, out, seed, dirty, Rng(seed)))
+        else:
+            span = 500 // parts
+            outputs.append(
+                _province(size, out, seed, dirty, Rng(seed * 1000 + k + 1), (k * span, span), f"P{k}", f"_p{k}", k)
+            )
+    summaries = [o[0] for o in outputs]
+    for name in ("valid_rows", "bad_rows", "id_forms", "near_misses"):
+        pl.concat([o[1][name] for o in outputs]).write_csv(out / TRUTH / f"{name}.csv")
+    findings = pl.concat([o[1]["findings"] for o in outputs])
+    findings.write_csv(out / TRUTH / "findings.csv")
+    rejected = write_rejected(out, Rng(seed), outputs[0][2]) if dirty else []
+    pl.DataFrame(rejected, schema={"dataset": pl.String, "file": pl.String, "kind": pl.String}).write_csv(
+        out / TRUTH / "rejected_files.csv"
+    )
+
+    def total(key: str) -> dict[str, int]:
+        return {name: sum(s[key][name] for s in summaries) for name in summaries[0][key]}
+
+    summary = {
+        "persons": persons,
+        "seed": seed,
+        "dirty": dirty,
+        "parts": parts,
+        "rows": total("rows"),
+        "files": total("files"),
+        "findings": total("findings"),
+        "near_misses": sum(s["near_misses"] for s in summaries),
+        "bad_rows": sum(s["bad_rows"] for s in summaries),
+        "id_forms": sum(s["id_forms"] for s in summaries),
+        "rejected_files": len(rejected),
+    }
+    (out / TRUTH / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return summary
+
+
+def _province(
+    persons: int,
+    out: Path,
+    seed: int,
+    dirty: bool,
+    rng: Rng,
+    seq_range: tuple[int, int] = (0, 500),
+    part_tag: str = "",
+    stem_suffix: str = "",
+    part: int | None = None,
+) -> tuple[dict, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """One province (or one part of one): its files written, (summary, truth frames, samples) returned."""
+    people = build_persons(rng, persons, plant_pool_size(persons), *seq_range)
     employers = build_employers(rng, persons)
     operators = build_operators(rng)
     accounts = build_fund_accounts(rng)
@@ -165,12 +264,12 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True) -> dict
     book = PlantBook(rng, people, employers, operators, accounts, persons)
     plant_all(book, persons)
     del people
-    w = InboxWriter(out, rng, dirty)
+    w = InboxWriter(out, rng, dirty, stem_suffix)
     extra = book.rows
     samples: dict[str, pl.DataFrame] = {}
 
     def emit(dataset: str, df: pl.DataFrame) -> None:
-        full = conform(dataset, df, extra.get(dataset, []))
+        full = conform(dataset, df, extra.get(dataset, []), part_tag)
         if dataset in ("contributions", "medical_claims", "operators"):
             samples[dataset] = full.head(200)
         w.write(dataset, full)
@@ -196,30 +295,21 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True) -> dict
     emit("bank_statements", bank)
     emit("death_records", build_deaths(rng, facts))
 
-    n_bad, n_forms = w.write_truth()
-    rejected = write_rejected(out, rng, samples) if dirty else []
-    pl.DataFrame(rejected, schema={"dataset": pl.String, "file": pl.String, "kind": pl.String}).write_csv(
-        out / TRUTH / "rejected_files.csv"
-    )
+    truth = w.truth_frames()
     findings = book.findings_frame()
-    findings.write_csv(out / TRUTH / "findings.csv")
-    book.near_frame().write_csv(out / TRUTH / "near_misses.csv")
+    if part is not None:
+        findings = findings.with_columns(pl.lit(part).alias("part"))
+    truth["findings"] = findings
+    truth["near_misses"] = book.near_frame()
     per_rule = {r: 0 for r in RULES}
     for r in findings["rule"]:
         per_rule[r] += 1
     summary = {
-        "persons": persons,
-        "seed": seed,
-        "dirty": dirty,
         "rows": w.rows,
         "files": w.files,
         "findings": per_rule,
         "near_misses": len(book.near),
-        "bad_rows": n_bad,
-        "id_forms": n_forms,
-        "rejected_files": len(rejected),
+        "bad_rows": truth["bad_rows"].height,
+        "id_forms": truth["id_forms"].height,
     }
-    (out / TRUTH / "summary.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return summary
+    return summary, truth, samples

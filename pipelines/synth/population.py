@@ -63,8 +63,12 @@ def names_series(rng: Rng, stream: str, n: int) -> pl.Series:
     )["name"]
 
 
-def build_persons(rng: Rng, persons: int, n_plant: int) -> pl.DataFrame:
-    """All persons: category, region, gender, birth date, unique valid ID, name, own account."""
+def build_persons(rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_span: int = 500) -> pl.DataFrame:
+    """All persons: category, region, gender, birth date, unique valid ID, name, own account.
+
+    The sequence part of the IDs is drawn from `seq_base + [0, seq_span)`: the parts of a
+    province generated in parts (`generate`) get disjoint ranges, so their IDs never collide.
+    """
     n_bg = persons - n_plant
     cats = rng.choice("persons:category", n_bg, list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))
     category = pl.concat([cats, pl.Series(["X"] * n_plant)]).rename("category")
@@ -76,7 +80,7 @@ def build_persons(rng: Rng, persons: int, n_plant: int) -> pl.DataFrame:
     native = rng.uniform("persons:native", persons) < 0.85
     other_region = rng.choice("persons:birth_region", persons, REGION_CODES)
     county = rng.choice("persons:county", persons, COUNTY_SUFFIXES)
-    u_seq = rng.integers("persons:seq", persons, 0, 500)
+    u_seq = rng.integers("persons:seq", persons, 0, seq_span)
     df = pl.DataFrame(
         {
             "pidx": pl.int_range(persons, eager=True).cast(pl.Int64),
@@ -107,7 +111,8 @@ def build_persons(rng: Rng, persons: int, n_plant: int) -> pl.DataFrame:
     df = df.with_columns(
         (
             (pl.col("u_seq").first().over(grp, order_by="pidx") + pl.int_range(pl.len()).over(grp, order_by="pidx"))
-            % 500
+            % seq_span
+            + seq_base
         ).alias("seq_n")
     )
     seq = (pl.col("seq_n") * 2 + pl.when(pl.col("gender") == "1").then(1).otherwise(0)).cast(pl.String).str.zfill(3)
