@@ -9,6 +9,7 @@ LazyFrames (`pipelines.rules`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,3 +64,23 @@ def publish_suspects(con: duckdb.DuckDBPyConnection, findings: pl.DataFrame, as_
 
 def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=SUSPECT_SCHEMA)
+
+
+CODE_FILES = (
+    *sorted((Path(__file__).parent / "rules").glob("*.py")),
+    Path(__file__),
+    Path(__file__).resolve().parents[1] / "schemas" / "suspects.py",
+)
+
+
+def rules_code_version() -> str:
+    """sha256 of the rule code: an upgraded rule makes the next run detect again."""
+    digest = hashlib.sha256()
+    for path in CODE_FILES:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def carry_forward(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> None:
+    """The active findings become this run's (see sql/carry_forward_suspects.sql)."""
+    execute_script(con, read_sql("carry_forward_suspects.sql"), {"as_of": as_of, "run_id": run_id})

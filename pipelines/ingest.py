@@ -7,18 +7,21 @@ The steps, each a small function:
 3. `stringify`      native Parquet/XLSX types -> the text forms the normalisers read
 4. `normalise`      text -> canonical typed values plus a parse reason per cell
 5. `validate`       pandera schema of the dataset -> failed checks per row
-6. `ingest_file`    one DuckDB transaction: skip / replace / load rows, quarantine
-                    the invalid ones with file, line, column and reason, record the file
+6. `ingest_files`   one DuckDB transaction for a dataset's files: per file skip /
+                    replace / load rows, quarantine the invalid ones with file, line,
+                    column and reason, record the file
 
-A file that cannot be read at all is rolled back and recorded as `rejected`;
-nothing of it is half-loaded, and the version in force before stays in force.
+A file that cannot be read at all is recorded as `rejected`; nothing of it stays
+loaded, and the version in force before stays in force.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,12 +257,52 @@ def process_batch(
     return BatchOutcome(valid, pl.concat([quarantined, malformed]))
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date) -> FileResult:
-    """Load one file in one transaction; see the module docstring for the outcomes."""
-    sha256 = sha256_of(item.path)
-    size = item.path.stat().st_size
+@dataclass
+class Planned:
+    """A file to read, decided before reading: new (`loaded`) or a correction (`replaced`)."""
 
-    def record(result: FileResult, fmt: str | None) -> FileResult:
+    item: InboxFile
+    spec: Dataset
+    sha256: str
+    size: int
+    status: str
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date) -> FileResult:
+    """Load one file in one transaction; see `ingest_files`."""
+    return ingest_files(con, [item], run_id, as_of)[0]
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection, items: list[InboxFile], run_id: str, as_of: dt.date
+) -> list[FileResult]:
+    """Load files (one dataset's, as the flow calls it) in one transaction; one result per file, in order.
+
+    Each file is decided on its own: skipped (same bytes already in force, or delivered twice
+    in this call), rejected as a whole (unreadable, unknown dataset, unsupported type; a
+    correction that is rejected leaves the earlier version in force), loaded, or a correction
+    replacing the earlier version. Reading and validating (Polars, pyarrow) run in a worker
+    thread one batch ahead of loading into DuckDB, so the two cores share the work
+    (docs/adr/0009-ingest-throughput.md). Any other error rolls everything back.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        results = _ingest_in_transaction(con, items, run_id, as_of)
+        con.execute("COMMIT")
+        return results
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _ingest_in_transaction(
+    con: duckdb.DuckDBPyConnection, items: list[InboxFile], run_id: str, as_of: dt.date
+) -> list[FileResult]:
+    results: dict[str, FileResult] = {}
+    planned: list[Planned] = []
+    shas: dict[tuple[str, str], str] = {}  # (dataset, sha256) -> the file of this call that will load them
+
+    def record(item: InboxFile, sha256: str, size: int, result: FileResult, fmt: str | None) -> None:
         store.record_file(
             con,
             run_id=run_id,
@@ -273,69 +316,115 @@ def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as
             rows_quarantined=result.rows_quarantined,
             reason=result.reason,
         )
-        return result
+        results[item.file] = result
 
-    spec = BY_NAME.get(item.dataset)
-    if spec is None:
-        return record(
-            FileResult(
-                item.dataset, item.file, "rejected", reason=f"未知数据集 unknown dataset folder '{item.dataset}'"
-            ),
-            None,
-        )
-    if item.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return record(
-            FileResult(
-                item.dataset,
-                item.file,
-                "rejected",
-                reason=f"不支持的文件类型 unsupported file type '{item.path.suffix}': expected .csv, .xlsx or .parquet",
-            ),
-            None,
-        )
+    for item in items:
+        sha256, size = sha256_of(item.path), item.path.stat().st_size
+        spec = BY_NAME.get(item.dataset)
+        if spec is None:
+            reason = f"未知数据集 unknown dataset folder '{item.dataset}'"
+            record(item, sha256, size, FileResult(item.dataset, item.file, "rejected", reason=reason), None)
+            continue
+        if item.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            reason = f"不支持的文件类型 unsupported file type '{item.path.suffix}': expected .csv, .xlsx or .parquet"
+            record(item, sha256, size, FileResult(item.dataset, item.file, "rejected", reason=reason), None)
+            continue
+        same = store.file_with_same_bytes(con, item.dataset, sha256) or shas.get((item.dataset, sha256))
+        if same is not None:
+            note = None if same == item.file else f"与已载入文件相同 same bytes as {same}, already loaded"
+            record(item, sha256, size, FileResult(item.dataset, item.file, "skipped", reason=note), None)
+            continue
+        shas[(item.dataset, sha256)] = item.file
+        status = "replaced" if store.file_in_force(con, item.dataset, item.file) else "loaded"
+        planned.append(Planned(item, spec, sha256, size, status))
 
-    same = store.file_with_same_bytes(con, item.dataset, sha256)
-    if same is not None:
-        note = None if same == item.file else f"与已载入文件相同 same bytes as {same}, already loaded"
-        return record(FileResult(item.dataset, item.file, "skipped", reason=note), None)
+    for event in _read_ahead(planned, run_id, as_of):
+        plan, item = event.plan, event.plan.item
+        if event.outcome is not None:
+            store.append_frame(con, item.dataset, event.outcome.valid)
+            store.append_frame(con, "quarantine", event.outcome.quarantine)
+            event.counts[0] += event.outcome.valid.height
+            event.counts[1] += event.outcome.quarantine.height
+        elif event.rejected is not None:
+            store.remove_file_rows(con, item.dataset, item.file, run_id, this_run=True)
+            kept = "; the earlier version stays in force" if plan.status == "replaced" else ""
+            reason = " ".join(str(event.rejected).split())  # one line: library messages carry newlines
+            result = FileResult(item.dataset, item.file, "rejected", reason=f"{reason}{kept}")
+            record(item, plan.sha256, plan.size, result, None)
+        else:  # the file was read to its end
+            if plan.status == "replaced":
+                store.remove_file_rows(con, item.dataset, item.file, run_id, this_run=False)
+            note = "更正替换 correction replaces the earlier version" if plan.status == "replaced" else None
+            result = FileResult(item.dataset, item.file, plan.status, event.counts[0], event.counts[1], note)
+            record(item, plan.sha256, plan.size, result, event.fmt)
+    return [results[item.file] for item in items]
 
-    previous = store.file_in_force(con, item.dataset, item.file)
-    status = "replaced" if previous else "loaded"
-    con.execute("BEGIN TRANSACTION")
+
+@dataclass
+class ReadEvent:
+    """What the reader thread hands over: a processed batch, a rejection, or the end of a file."""
+
+    plan: Planned
+    counts: list[int]  # rows loaded, rows quarantined so far (the loader's tally)
+    fmt: str | None = None
+    outcome: BatchOutcome | None = None
+    rejected: UnreadableFile | None = None
+
+
+_DONE = object()
+READ_AHEAD_BATCHES = 2
+
+
+def _read_ahead(planned: list[Planned], run_id: str, as_of: dt.date) -> Iterator[ReadEvent]:
+    """Read and validate the planned files in a worker thread, at most a few batches ahead of the caller.
+
+    Yields, per file, its batches then one closing event (end or rejection). An unexpected
+    error in the worker is raised here; if the caller stops early, the worker is stopped.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+    stop = threading.Event()
+
+    def put(obj: object) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(obj, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            for plan in planned:
+                counts = [0, 0]
+                try:
+                    fmt, batches = open_file(plan.item.path)
+                    mapping: dict[str, str] | None = None
+                    for batch in batches:
+                        if stop.is_set():
+                            return
+                        if mapping is None:
+                            mapping = map_headers(batch.frame.columns, plan.spec)
+                        outcome = process_batch(batch, mapping, plan.spec, as_of, plan.item.file, run_id)
+                        put(ReadEvent(plan, counts, fmt, outcome=outcome))
+                    if mapping is None:
+                        raise UnreadableFile("空文件 empty file: no header")
+                    put(ReadEvent(plan, counts, fmt))
+                except UnreadableFile as err:
+                    put(ReadEvent(plan, counts, rejected=err))
+            put(_DONE)
+        except BaseException as err:  # handed to the caller's thread, raised there
+            put(err)
+
+    worker = threading.Thread(target=work, name="fundwatch-read-ahead", daemon=True)
+    worker.start()
     try:
-        fmt, batches = open_file(item.path)
-        if previous:
-            store.remove_file_rows(con, item.dataset, item.file)
-        loaded = quarantined = 0
-        mapping: dict[str, str] | None = None
-        for batch in batches:
-            if mapping is None:
-                mapping = map_headers(batch.frame.columns, spec)
-            outcome = process_batch(batch, mapping, spec, as_of, item.file, run_id)
-            store.append_frame(con, item.dataset, outcome.valid)
-            store.append_frame(con, "quarantine", outcome.quarantine)
-            loaded += outcome.valid.height
-            quarantined += outcome.quarantine.height
-        if mapping is None:
-            raise UnreadableFile("空文件 empty file: no header")
-        result = record(
-            FileResult(
-                item.dataset,
-                item.file,
-                status,
-                loaded,
-                quarantined,
-                reason="更正替换 correction replaces the earlier version" if previous else None,
-            ),
-            fmt,
-        )
-        con.execute("COMMIT")
-        return result
-    except UnreadableFile as err:
-        con.execute("ROLLBACK")
-        kept = "; the earlier version stays in force" if previous else ""
-        reason = " ".join(str(err).split())  # one line: library messages carry newlines
-        return record(FileResult(item.dataset, item.file, "rejected", reason=f"{reason}{kept}"), None)
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        while True:
+            event = handoff.get()
+            if event is _DONE:
+                return
+            if isinstance(event, BaseException):
+                raise event
+            yield event
+    finally:
+        stop.set()
+        worker.join()

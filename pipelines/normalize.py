@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.datasets import Column, code_sets
 
@@ -50,7 +53,13 @@ def clean_frame(text: pl.DataFrame) -> pl.DataFrame:
     Folding is costly (94 patterns) and rare in real extracts, so a column is
     folded only when it holds a full-width character at all.
     """
-    folded = [c for c in text.columns if text[c].str.contains(_HAS_FULLWIDTH).any()]
+    if not text.width or not text.height:
+        return text
+    # An all-ASCII column (bytes == characters) cannot hold a full-width character: no regex needed.
+    non_ascii = text.select((pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any() for c in text.columns)
+    candidates = [c for c in text.columns if non_ascii[c][0]]
+    found = text.select(pl.col(c).str.contains(_HAS_FULLWIDTH).any() for c in candidates) if candidates else None
+    folded = [c for c in candidates if found is not None and found[c][0]]
     stripped = text.with_columns(
         [fold_width(pl.col(c)).str.strip_chars(_STRIP) for c in folded]
         + [pl.col(c).str.strip_chars(_STRIP) for c in text.columns if c not in folded]
@@ -63,13 +72,39 @@ def _reason(s: pl.Expr, value: pl.Expr, what: str) -> pl.Expr:
     return pl.when(s.is_not_null() & value.is_null()).then(pl.format(what + ": '{}'", s))
 
 
+_ID_CHECK_BYTES = np.frombuffer(ID_CHECK_CHARS.encode("ascii"), dtype=np.uint8)
+_ID_PAD = "0" * 17
+
+
 def _check_digit_of(first17: pl.Series) -> pl.Series:
-    total = first17.to_frame("f").select(
-        pl.sum_horizontal(
-            pl.col("f").str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(ID_WEIGHTS)
-        )
+    """Check characters of a column of 17-digit strings (null where a value is not 17 ASCII digits).
+
+    Hot path (every ID of every row, twice): the digits are read straight from the Arrow
+    buffer as an (n, 17) byte matrix and weighted in numpy, no per-digit string slicing.
+    """
+    n = first17.len()
+    fits = (first17.str.len_bytes() == 17).fill_null(False)
+    padded = first17.to_frame("f").select(pl.when(fits).then(pl.col("f")).otherwise(pl.lit(_ID_PAD))).to_series()
+    arr = pc.cast(padded.to_arrow(), pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    start = int(np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset])
+    raw = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=17 * n, offset=start).reshape(n, 17)
+    good = fits.to_numpy() & ((raw >= ord("0")) & (raw <= ord("9"))).all(axis=1)
+    total = np.zeros(n, dtype=np.int32)
+    for i, weight in enumerate(ID_WEIGHTS):
+        total += raw[:, i] * np.int32(weight)
+    total -= ord("0") * sum(ID_WEIGHTS)
+    chars = _ID_CHECK_BYTES[total % 11]
+    out = pa.LargeStringArray.from_buffers(
+        n,
+        pa.py_buffer(np.arange(n + 1, dtype=np.int64)),
+        pa.py_buffer(chars),
+        pa.py_buffer(np.packbits(good, bitorder="little")),
     )
-    return (total.to_series() % 11).replace_strict(dict(enumerate(ID_CHECK_CHARS)), return_dtype=pl.String)
+    series = pl.from_arrow(out)
+    assert isinstance(series, pl.Series)
+    return series.rename(first17.name)
 
 
 def check_digit(first17: pl.Expr) -> pl.Expr:
@@ -82,17 +117,25 @@ def check_digit(first17: pl.Expr) -> pl.Expr:
 
 
 def _canonical_ids(raw: pl.Series) -> pl.Series:
-    """Canonical IDs or null, computed in materialised stages (hot path: every row of most datasets)."""
-    f = raw.to_frame("s").with_columns(t=pl.col("s").str.replace_all(r"\s+", "").str.to_uppercase())
-    f = f.with_columns(is15=pl.col("t").str.contains(r"^\d{15}$"), is18=pl.col("t").str.contains(r"^\d{17}[\dX]$"))
+    """Canonical IDs or null, computed in materialised stages (hot path: every row of most datasets).
+
+    Whitespace removal and upper-casing run only when some value needs them; the digit
+    checks are those of `_check_digit_of` (null unless the 17 leading characters are digits).
+    """
+    t = raw
+    if t.str.contains(r"\s").any():
+        t = t.str.replace_all(r"\s+", "")
+    if t.str.contains("x", literal=True).any():
+        t = t.str.to_uppercase()
+    f = t.to_frame("t").with_columns(n=pl.col("t").str.len_bytes())
     f = f.with_columns(
-        first17=pl.when("is15")
+        first17=pl.when(pl.col("n") == 15)
         .then(pl.col("t").str.slice(0, 6) + "19" + pl.col("t").str.slice(6, 9))
         .otherwise(pl.col("t").str.slice(0, 17))
     )
     f = f.with_columns(full=pl.col("first17") + _check_digit_of(f["first17"]))
     return f.select(
-        pl.when(pl.col("is15") | (pl.col("is18") & (pl.col("full") == pl.col("t")))).then("full")
+        pl.when((pl.col("n") == 15) | ((pl.col("n") == 18) & (pl.col("full") == pl.col("t")))).then("full")
     ).to_series()
 
 

@@ -10,6 +10,7 @@ run that loaded it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 
@@ -81,20 +82,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def file_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> str | None:
     """sha256 of the version of (dataset, file) whose rows are in force, if any."""
-    row = con.execute(
+    rows = con.execute(
         """
         SELECT sha256 FROM ingested_files
         WHERE dataset = ? AND file = ? AND status IN ('loaded', 'replaced')
         ORDER BY ingested_at DESC LIMIT 1
         """,
         [dataset, file],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def file_with_same_bytes(con: duckdb.DuckDBPyConnection, dataset: str, sha256: str) -> str | None:
     """A file of the dataset whose version in force has these exact bytes."""
-    row = con.execute(
+    rows = con.execute(
         """
         WITH in_force AS (
             SELECT file, sha256, row_number() OVER (PARTITION BY file ORDER BY ingested_at DESC) AS rn
@@ -104,15 +105,22 @@ def file_with_same_bytes(con: duckdb.DuckDBPyConnection, dataset: str, sha256: s
         SELECT file FROM in_force WHERE rn = 1 AND sha256 = ? ORDER BY file LIMIT 1
         """,
         [dataset, sha256],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
-def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> int:
-    """Delete the rows and quarantine of an earlier version of a file (a correction replaces it)."""
-    removed = con.execute(f'DELETE FROM "{dataset}" WHERE source_file = ?', [file]).fetchone()
-    con.execute("DELETE FROM quarantine WHERE dataset = ? AND file = ?", [dataset, file])
-    return int(removed[0]) if removed else 0
+def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str, run_id: str, this_run: bool) -> int:
+    """Delete the rows and quarantine of a file loaded by run `run_id` (`this_run`) or by any other run.
+
+    Within a run's transaction a correction first loads its rows, then removes the earlier
+    version's (other runs); a file found unreadable half-way removes what this run loaded of it.
+    """
+    op = "=" if this_run else "<>"
+    removed = con.execute(f'DELETE FROM "{dataset}" WHERE source_file = ? AND run_id {op} ?', [file, run_id]).fetchall()
+    con.execute(
+        f"DELETE FROM quarantine WHERE dataset = ? AND file = ? AND run_id {op} ?", [dataset, file, run_id]
+    ).fetchall()
+    return int(removed[0][0]) if removed else 0
 
 
 def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -168,7 +176,14 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, timings: dict[str, float]) -> None:
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    timings: dict[str, float],
+    detect_key: str | None = None,
+    rules_skipped: bool = False,
+) -> None:
     con.execute(
         read_sql("finish_run.sql"),
         {
@@ -177,6 +192,28 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, timings
             "ingest_secs": timings.get("ingest"),
             "rules_secs": timings.get("rules"),
             "cases_secs": timings.get("cases"),
+            "prepare_secs": timings.get("prepare"),
+            "publish_secs": timings.get("publish"),
+            "detect_key": detect_key,
+            "rules_skipped": rules_skipped,
             "finished_at": dt.datetime.now(),
         },
     )
+
+
+def detect_key(con: duckdb.DuckDBPyConnection, as_of: dt.date, large_payment_threshold: object, code: str) -> str:
+    """Fingerprint of everything detection reads: the files in force, the options, the rule code."""
+    digest = hashlib.sha256()
+    for dataset, file, sha256 in con.execute(read_sql("in_force_files.sql")).fetchall():
+        digest.update(f"{dataset}\t{file}\t{sha256}\n".encode())
+    digest.update(f"as_of={as_of}\nthreshold={large_payment_threshold}\ncode={code}\n".encode())
+    return digest.hexdigest()
+
+
+def last_detect_key(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(run_id, detect_key) of the latest completed run, if any."""
+    rows = con.execute(
+        "SELECT run_id, detect_key FROM runs WHERE status IN ('succeeded', 'bad_input') AND detect_key IS NOT NULL "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None

@@ -71,3 +71,42 @@ def test_a_run_needs_no_network(tmp_path: Path):
     result = subprocess.run(["unshare", "-n", "sh", "-c", command], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "成功 succeeded" in result.stdout
+
+
+def test_a_rerun_with_nothing_new_carries_the_findings_forward_and_a_new_file_detects_again(tmp_path: Path):
+    from pipelines.synth import generate
+
+    inbox, db = tmp_path / "inbox", tmp_path / "fw.duckdb"
+    generate(600, inbox, seed=21, dirty=False)
+    runs = []
+    for _ in range(2):
+        done = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-27")
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        con = duckdb.connect(str(db), read_only=True)
+        runs.append(
+            (
+                con.execute("SELECT rules_skipped, findings, detect_key FROM runs ORDER BY started_at DESC").fetchall()[
+                    0
+                ],
+                con.execute(
+                    "SELECT suspect_id, amount_at_risk, first_run_id = last_run_id FROM suspects WHERE active "
+                    "ORDER BY suspect_id"
+                ).fetchall(),
+            )
+        )
+        con.close()
+    (first, first_suspects), (second, second_suspects) = runs
+    assert first[0] is False and second[0] is True
+    assert first[1] == second[1] > 0 and first[2] == second[2]
+    assert [s[:2] for s in first_suspects] == [s[:2] for s in second_suspects]
+    assert all(new for *_, new in first_suspects) and not any(new for *_, new in second_suspects)
+
+    (inbox / "death_records" / "dr_late_notice.csv").write_text(
+        "person_id,death_date,source\n11010519491231002X,2025-01-05,police\n", encoding="utf-8"
+    )
+    third = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-27")
+    assert third.returncode == 0, third.stderr[-2000:]
+    con = duckdb.connect(str(db), read_only=True)
+    skipped, key = con.execute("SELECT rules_skipped, detect_key FROM runs ORDER BY started_at DESC").fetchall()[0]
+    con.close()
+    assert skipped is False and key != first[2]

@@ -13,7 +13,7 @@ import pytest
 import xlsxwriter
 
 from pipelines import store
-from pipelines.ingest import discover, ingest_file
+from pipelines.ingest import discover, ingest_file, ingest_files
 
 AS_OF = dt.date(2026, 11, 27)
 ID_X = "11010519491231002X"
@@ -310,3 +310,72 @@ def test_hidden_files_and_underscore_folders_are_not_deliveries(inbox, db):
     write(inbox, "benefit_payments/.DS_Store", "x")
     write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
     assert list(run(inbox, db, "r1")) == ["benefit_payments/a.csv"]
+
+
+def run_dataset(inbox: Path, db: Path, run_id: str):
+    """As the flow calls it: every file of the inbox's one dataset in one call (one transaction)."""
+    con = store.connect(db)
+    try:
+        return {r.file: r for r in ingest_files(con, discover(inbox), run_id, AS_OF)}
+    finally:
+        con.close()
+
+
+def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypatch):
+    """Twins delivered together load once; a correction failing half-way keeps the earlier version; the rest load."""
+    import pipelines.ingest as ingest
+    from pipelines.readers import UnreadableFile
+
+    write(inbox, "benefit_payments/c.csv", payments(GOOD.format(id=ID_X).replace("P1", "C1")))
+    run_dataset(inbox, db, "r1")
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    write(inbox, "benefit_payments/b.csv", payments(GOOD.format(id=ID_X)))  # same bytes as a.csv
+    write(inbox, "benefit_payments/c.csv", payments(GOOD.format(id=ID_X).replace("P1", "C2")))  # a correction
+    write(inbox, "benefit_payments/d.csv", payments(GOOD.format(id=ID_X).replace("P1", "D1")))
+    real_open = ingest.open_file
+
+    def c_is_cut_off(path):
+        fmt, batches = real_open(path)
+        if path.name != "c.csv":
+            return fmt, batches
+
+        def gen():
+            yield from batches
+            raise UnreadableFile("cut off")
+
+        return fmt, gen()
+
+    monkeypatch.setattr(ingest, "open_file", c_is_cut_off)
+    results = run_dataset(inbox, db, "r2")
+    assert {f: r.status for f, r in results.items()} == {
+        "benefit_payments/a.csv": "loaded",
+        "benefit_payments/b.csv": "skipped",
+        "benefit_payments/c.csv": "rejected",
+        "benefit_payments/d.csv": "loaded",
+    }
+    assert "same bytes as benefit_payments/a.csv" in results["benefit_payments/b.csv"].reason
+    assert "earlier version stays in force" in results["benefit_payments/c.csv"].reason
+    assert query(db, "SELECT payment_id, source_file FROM benefit_payments ORDER BY payment_id") == [
+        ("C1", "benefit_payments/c.csv"),
+        ("D1", "benefit_payments/d.csv"),
+        ("P1", "benefit_payments/a.csv"),
+    ]
+
+
+def test_an_unexpected_error_while_reading_rolls_the_whole_call_back(inbox, db, monkeypatch):
+    import pipelines.ingest as ingest
+
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    write(inbox, "benefit_payments/b.csv", payments(GOOD.format(id=ID_X).replace("P1", "B1")))
+    real_open = ingest.open_file
+
+    def b_breaks(path):
+        if path.name == "b.csv":
+            raise MemoryError("simulated")
+        return real_open(path)
+
+    monkeypatch.setattr(ingest, "open_file", b_breaks)
+    with pytest.raises(MemoryError):
+        run_dataset(inbox, db, "r1")
+    assert query(db, "SELECT count(*) FROM benefit_payments") == [(0,)]
+    assert query(db, "SELECT count(*) FROM ingested_files") == [(0,)]
