@@ -11,7 +11,7 @@ SAMPLE_SEED    ?= 20251
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint format sample clean bench-ingest serve
+.PHONY: setup run test lint format sample clean bench bench-quick profile serve
 PORT ?= 4200
 
 setup: $(STAMP)
@@ -50,9 +50,20 @@ sample: setup
 	rm -rf data_samples
 	$(BIN)/fundwatch synth --persons $(SAMPLE_PERSONS) --seed $(SAMPLE_SEED) --out data_samples
 
-# Wall time and peak memory of a run on a generated 1M-person dirty inbox.
-bench-ingest: setup
-	bash bench/ingest.sh
+# fundwatch against the hand-written DuckDB-SQL peer at 100k, 1M and 10M persons (clean and dirty inboxes
+# generated once into bench/cache/, ~30 GB of disk at 10M); table in bench/results.md. About an hour on 2 cores.
+BENCH_SIZES ?= 100000 1000000 10000000
+bench: setup
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES)
+
+# The same at 100k and 1M only (minutes).
+bench-quick: setup
+	$(BIN)/python bench/run.py --sizes 100000 1000000
+
+# Where the time of a run goes: pyinstrument over one in-process run (PERSONS, clean inbox from bench/cache/).
+PERSONS ?= 1000000
+profile: setup
+	$(BIN)/python bench/profile_run.py --persons $(PERSONS)
 
 clean:
 	rm -rf var

@@ -2,7 +2,7 @@
 
 `nightly_run` is the flow. Its tasks:
 
-* `ingest_dataset`, one per dataset: that dataset's files in one transaction
+* `ingest_dataset`, one per dataset: that dataset's files, committed in groups of whole files
   (`pipelines.ingest`);
 * `detect_rule`, one per rule of the registry: the rule over the staged datasets
   (`pipelines.detect`); rules share nothing, so a Dask task runner can spread them;
@@ -61,7 +61,7 @@ def new_run_id(now: dt.datetime) -> str:
 
 @task(name="ingest-dataset", task_run_name="ingest-{dataset}", retries=1, retry_delay_seconds=5)
 def ingest_dataset(db: Path, dataset: str, files: list[InboxFile], run_id: str, as_of: dt.date) -> list[FileResult]:
-    """Load every file of one dataset in one transaction; a retry starts the dataset again."""
+    """Load every file of one dataset (committed in groups of files); a retry skips the groups committed."""
     logger = get_run_logger()
     con = store.connect(db)
     try:
@@ -71,7 +71,7 @@ def ingest_dataset(db: Path, dataset: str, files: list[InboxFile], run_id: str, 
                 "SELECT file FROM ingested_files WHERE run_id = ? AND dataset = ?", [run_id, dataset]
             ).fetchall()
         }
-        # A retry of this task finds nothing settled (the dataset is one transaction); kept for safety.
+        # A retry of this task skips the files of the groups already committed.
         results = ingest_files(con, [f for f in files if f.file not in done], run_id, as_of)
     finally:
         con.close()

@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,21 +273,37 @@ def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as
     return ingest_files(con, [item], run_id, as_of)[0]
 
 
+# Files are committed together until this many rows are pending: few commits (small files cost
+# most in commits), and a bounded transaction (DuckDB holds a transaction's appends in memory).
+COMMIT_ROWS = 4_000_000
+
+
 def ingest_files(
     con: duckdb.DuckDBPyConnection, items: list[InboxFile], run_id: str, as_of: dt.date
 ) -> list[FileResult]:
-    """Load files (one dataset's, as the flow calls it) in one transaction; one result per file, in order.
+    """Load files (one dataset's, as the flow calls it); one result per file, in order.
 
     Each file is decided on its own: skipped (same bytes already in force, or delivered twice
     in this call), rejected as a whole (unreadable, unknown dataset, unsupported type; a
     correction that is rejected leaves the earlier version in force), loaded, or a correction
     replacing the earlier version. Reading and validating (Polars, pyarrow) run in a worker
-    thread one batch ahead of loading into DuckDB, so the two cores share the work
-    (docs/adr/0009-ingest-throughput.md). Any other error rolls everything back.
+    thread one batch ahead of loading into DuckDB, so the two cores share the work. Files are
+    committed in groups of about `COMMIT_ROWS` rows, never part of a file; any other error
+    rolls back the group in progress (docs/adr/0009-ingest-throughput.md).
     """
+    pending = 0
+
+    def file_done(rows: int) -> None:
+        nonlocal pending
+        pending += rows
+        if pending >= COMMIT_ROWS:
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+            pending = 0
+
     con.execute("BEGIN TRANSACTION")
     try:
-        results = _ingest_in_transaction(con, items, run_id, as_of)
+        results = _ingest_in_transaction(con, items, run_id, as_of, file_done)
         con.execute("COMMIT")
         return results
     except BaseException:
@@ -296,7 +312,11 @@ def ingest_files(
 
 
 def _ingest_in_transaction(
-    con: duckdb.DuckDBPyConnection, items: list[InboxFile], run_id: str, as_of: dt.date
+    con: duckdb.DuckDBPyConnection,
+    items: list[InboxFile],
+    run_id: str,
+    as_of: dt.date,
+    file_done: Callable[[int], None],
 ) -> list[FileResult]:
     results: dict[str, FileResult] = {}
     planned: list[Planned] = []
@@ -357,6 +377,7 @@ def _ingest_in_transaction(
             note = "更正替换 correction replaces the earlier version" if plan.status == "replaced" else None
             result = FileResult(item.dataset, item.file, plan.status, event.counts[0], event.counts[1], note)
             record(item, plan.sha256, plan.size, result, event.fmt)
+            file_done(event.counts[0] + event.counts[1])
     return [results[item.file] for item in items]
 
 
