@@ -26,16 +26,18 @@ RUN_STATUS_ZH = {
     "running": "运行中",
 }
 
-# Newest first. LIMIT is a bound value; the columns are those of sql/ddl/001_runs.sql.
+# Newest first. LIMIT is a bound value; the columns are those of sql/ddl/001_runs.sql and 005 (a file
+# last written before 005 existed shows its rules as computed).
 RUNS_QUERY = """
 SELECT run_id, as_of, started_at, finished_at, status,
        ingest_seconds, rules_seconds, cases_seconds,
        files_loaded, files_skipped, files_replaced, files_rejected,
-       rows_loaded, rows_quarantined, findings
+       rows_loaded, rows_quarantined, findings, {rules_skipped}
 FROM runs
 ORDER BY started_at DESC, run_id DESC
 LIMIT ?
 """
+CARRIED = "沿用 carried"  # the rules' inputs had not changed: the findings were carried forward
 
 # Two header lines: Chinese above, the English column names below.
 HEADER_ZH = [
@@ -111,6 +113,7 @@ def run_rows(runs: list[tuple]) -> list[list[str]]:
         rows_loaded,
         rows_quarantined,
         findings,
+        rules_skipped,
     ) in runs:
         total = (finished_at - started_at).total_seconds() if finished_at and started_at else None
         table.append(
@@ -121,7 +124,7 @@ def run_rows(runs: list[tuple]) -> list[list[str]]:
                 status_text(status),
                 format_duration(total),
                 format_duration(ingest_s),
-                format_duration(rules_s),
+                format_duration(rules_s) + (f" {CARRIED}" if rules_skipped else ""),
                 format_duration(cases_s),
                 f"{files_loaded or 0}/{files_skipped or 0}/{files_replaced or 0}/{files_rejected or 0}",
                 f"{rows_loaded or 0:,}",
@@ -165,7 +168,12 @@ def run_runs(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     try:
         total_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
-        runs = con.execute(RUNS_QUERY, [args.limit]).fetchall()
+        columns = {
+            name
+            for (name,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'").fetchall()
+        }
+        skipped = "rules_skipped" if "rules_skipped" in columns else "false"
+        runs = con.execute(RUNS_QUERY.format(rules_skipped=skipped), [args.limit]).fetchall()
     except duckdb.CatalogException:
         print(f"fundwatch runs: 不是 fundwatch 数据库 not a fundwatch database (no runs table): {db}", file=sys.stderr)
         return 2

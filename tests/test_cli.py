@@ -100,6 +100,8 @@ def test_a_rerun_with_nothing_new_carries_the_findings_forward_and_a_new_file_de
     assert first[1] == second[1] > 0 and first[2] == second[2]
     assert [s[:2] for s in first_suspects] == [s[:2] for s in second_suspects]
     assert all(new for *_, new in first_suspects) and not any(new for *_, new in second_suspects)
+    history = fundwatch("runs", "--db", str(db)).stdout
+    assert history.count("沿用 carried") == 1, history
 
     (inbox / "death_records" / "dr_late_notice.csv").write_text(
         "person_id,death_date,source\n11010519491231002X,2025-01-05,police\n", encoding="utf-8"
