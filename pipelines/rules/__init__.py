@@ -31,6 +31,9 @@ class Rule:
     inputs: tuple[str, ...]
     options: tuple[str, ...]
     description: str
+    # A column every input carries and every finding is confined to: the rule gives the same findings
+    # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect).
+    shard_key: str | None = None
 
     @property
     def detect(self) -> Callable[..., pl.LazyFrame]:
@@ -50,6 +53,7 @@ RULES: tuple[Rule, ...] = (
         ("as_of",),
         "two enrollment spells of one person overlapping by more than 30 days: same scheme (any region) "
         "or two schemes of one family (pension 110/120/170; medical 310/390)",
+        shard_key="person_id",
     ),
     Rule(
         "DUP_BENEFIT",
@@ -58,6 +62,7 @@ RULES: tuple[Rule, ...] = (
         ("benefit_payments",),
         (),
         "two or more payments of the same benefit type for the same period; amount = all but the largest",
+        shard_key="person_id",
     ),
     Rule(
         "DECEASED_PAID",
@@ -67,6 +72,7 @@ RULES: tuple[Rule, ...] = (
         (),
         "payments for a period after the month of death (earliest death_date of any source), "
         "funeral and survivor benefits excluded",
+        shard_key="person_id",
     ),
     Rule(
         "UNEMP_WHILE_EMPLOYED",
@@ -75,6 +81,7 @@ RULES: tuple[Rule, ...] = (
         ("benefit_payments", "payroll_withholding", "enrollment"),
         ("as_of",),
         "unemployment benefit for a month with wages > 0 or an active 110/120 enrollment with an employer",
+        shard_key="person_id",
     ),
     Rule(
         "DUP_CLAIM",

@@ -33,29 +33,41 @@ def detect(
         pl.col("role_zh").fill_null("未登记"),
     )
     approve = pl.col("stage") == "approve"
-    businesses = steps.group_by("business_id").agg(
-        pl.col("amount").max().cast(MONEY).alias("amount_at_risk"),
-        (approve & pl.col("is_leader")).any().alias("leader_approved"),
-        pl.format("{}（{}）", pl.col("operator_id"), pl.col("role_zh"))
-        .filter(approve)
-        .unique()
-        .sort()
-        .str.join("、")
-        .alias("approvers"),
-        pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
-        pl.col("region_code").sort_by("operated_at", "operator_id").drop_nulls().first(),
-        pl.col("operated_at").min().alias("first_at"),
-        evidence_rows(
-            pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "stage",
-            "operator_id",
-            pl.col("role_zh").alias("role"),
-            "amount",
-            "person_id",
-        ),
-    )
     threshold = pl.lit(large_payment_threshold).cast(MONEY)
-    unapproved = businesses.filter((pl.col("amount_at_risk") >= threshold) & ~pl.col("leader_approved"))
+    # Which businesses are flagged is decided on two cheap aggregates; the descriptive columns and
+    # the evidence are built for those few only (not for every business of the log).
+    flagged = (
+        steps.group_by("business_id")
+        .agg(
+            pl.col("amount").max().cast(MONEY).alias("amount_at_risk"),
+            (approve & pl.col("is_leader")).any().alias("leader_approved"),
+        )
+        .filter((pl.col("amount_at_risk") >= threshold) & ~pl.col("leader_approved"))
+    )
+    unapproved = (
+        steps.join(flagged.select("business_id"), on="business_id", how="semi")
+        .group_by("business_id")
+        .agg(
+            pl.col("amount").max().cast(MONEY).alias("amount_at_risk"),
+            pl.format("{}（{}）", pl.col("operator_id"), pl.col("role_zh"))
+            .filter(approve)
+            .unique()
+            .sort()
+            .str.join("、")
+            .alias("approvers"),
+            pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
+            pl.col("region_code").sort_by("operated_at", "operator_id").drop_nulls().first(),
+            pl.col("operated_at").min().alias("first_at"),
+            evidence_rows(
+                pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
+                "stage",
+                "operator_id",
+                pl.col("role_zh").alias("role"),
+                "amount",
+                "person_id",
+            ),
+        )
+    )
     summary = pl.format(
         "大额支付{}元（标准{}元）未经负责人审批：{}",
         yuan(pl.col("amount_at_risk")),

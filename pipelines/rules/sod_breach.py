@@ -55,18 +55,23 @@ def detect(business_log: pl.LazyFrame, operators: pl.LazyFrame) -> pl.LazyFrame:
         .str.join("；")
         .alias("offences"),
     )
-    businesses = steps.group_by("business_id").agg(
-        pl.col("amount").max().fill_null(0).cast(MONEY).alias("amount_at_risk"),
-        pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
-        pl.col("operated_at").min().alias("first_at"),
-        evidence_rows(
-            pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "stage",
-            "operator_id",
-            pl.col("role_zh").alias("role"),
-            "amount",
-            "person_id",
-        ),
+    # The evidence is built for the offending businesses only, not for every business of the log.
+    businesses = (
+        steps.join(per_operator.select("business_id").unique(), on="business_id", how="semi")
+        .group_by("business_id")
+        .agg(
+            pl.col("amount").max().fill_null(0).cast(MONEY).alias("amount_at_risk"),
+            pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
+            pl.col("operated_at").min().alias("first_at"),
+            evidence_rows(
+                pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
+                "stage",
+                "operator_id",
+                pl.col("role_zh").alias("role"),
+                "amount",
+                "person_id",
+            ),
+        )
     )
     summary = pl.format("不相容岗位混岗：{}，业务金额{}元", pl.col("offences"), yuan(pl.col("amount_at_risk")))
     return offences.join(businesses, on="business_id").select(
