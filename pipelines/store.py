@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from schemas.datasets import DATASETS, Dataset
 
@@ -131,6 +132,44 @@ def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _fundwatch_batch')
     finally:
         con.unregister("_fundwatch_batch")
+
+
+APPEND_ROWS = 1_000_000
+APPEND_CHUNK_ROWS = 122_880  # a DuckDB row group: the Arrow scan splits the insert across threads by chunk
+
+
+class Appender:
+    """Collects frames per table and appends them in large inserts (many small ones cost DuckDB dearly).
+
+    Rows reach the table at `flush()` (called when a table has `APPEND_ROWS` rows waiting, and by the
+    caller before anything that reads or deletes them, and before a commit).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.waiting: dict[str, list[pl.DataFrame]] = {}
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        frames = self.waiting.setdefault(table, [])
+        frames.append(frame)
+        if sum(f.height for f in frames) >= APPEND_ROWS:
+            self._append(table)
+
+    def flush(self) -> None:
+        for table in list(self.waiting):
+            self._append(table)
+
+    def _append(self, table: str) -> None:
+        frames = self.waiting.pop(table, [])
+        if frames:
+            batches = pl.concat(frames, how="vertical_relaxed").to_arrow().to_batches(APPEND_CHUNK_ROWS)
+            self.con.register("_fundwatch_batch", pa.Table.from_batches(batches))
+            try:
+                self.con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _fundwatch_batch')
+            finally:
+                self.con.unregister("_fundwatch_batch")
 
 
 def record_file(
