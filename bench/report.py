@@ -88,7 +88,8 @@ def render_markdown(results: dict) -> str:
     lines = [
         "# fundwatch benchmark 性能基准",
         "",
-        f"Measured {results['date']} by `make bench` (bench/run.py) on {m['cpus']} cores ({m['cpu']}), "
+        f"Measured by `make bench` (bench/run.py; when, per size: `measured_at` in results.json) on "
+        f"{m['cpus']} cores ({m['cpu']}), "
         f"{m['ram_gb']} GB RAM, Python {m['python']}. Inboxes from `fundwatch synth --seed 1` (cached in "
         "bench/cache/). Every number is one run, measured back to back on this machine; wall seconds and peak "
         "resident memory from `/usr/bin/time -v`, phases from the `runs` table.",
@@ -163,9 +164,9 @@ def render_markdown(results: dict) -> str:
                 f"| {s['persons']:,} | {kind} | {facts['rows']:,} | {facts['bytes'] / 1024**3:.2f} | "
                 f"{facts['findings']:,} | {_fmt(synth.get('wall_seconds'))} | {_fmt(synth.get('peak_gb'), '.2f')} |"
             )
-    notes = results.get("notes")
-    if notes:
-        lines += ["", "## 说明 Notes", "", *notes]
+    notes = ROOT / "bench" / "notes.md"  # the analysis of these numbers, written by hand
+    if notes.is_file():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
 
 

@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     ap.add_argument("--work", type=Path, default=None, help="scratch folder for the DuckDB files (default: a temp dir)")
+    ap.add_argument("--fresh", action="store_true", help="drop the earlier results of sizes not measured now")
     args = ap.parse_args(argv)
 
     from pipelines import serve
@@ -227,12 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     server = serve.start_server(port, home, work / "prefect-server.log")
     env = {**os.environ, "PREFECT_API_URL": serve.api_url_for(port), "PREFECT_HOME": str(home)}
     results: dict = {"date": dt.date.today().isoformat(), "machine": machine(), "sizes": []}
+    previous = ROOT / "bench" / "results.json"
+    kept = []
+    if previous.is_file() and not args.fresh:  # sizes not measured now keep their earlier numbers
+        kept = [s for s in json.loads(previous.read_text(encoding="utf-8"))["sizes"] if s["persons"] not in args.sizes]
     try:
         serve.wait_for_health(serve.api_url_for(port), server)
         os.environ.update(PREFECT_API_URL=env["PREFECT_API_URL"], PREFECT_HOME=env["PREFECT_HOME"])
         results["temporary_server_seconds"] = temporary_server_seconds(work)
+        measured: list[dict] = []
         for persons in args.sizes:
-            results["sizes"].append(bench_size(persons, work, env))
+            measured.append(
+                {**bench_size(persons, work, env), "measured_at": dt.datetime.now().isoformat("T", "minutes")}
+            )
+            results["sizes"] = sorted(kept + measured, key=lambda s: s["persons"])
             write_results(results)
     finally:
         serve.stop_process(server)
