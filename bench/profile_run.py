@@ -28,6 +28,7 @@ from bench.run import AS_OF, FUNDWATCH, inbox  # noqa: E402
 # Steps of the pipeline, by function name, in the order they run.
 STEPS = (
     "start_building",
+    "ingest_files",
     "sha256_of",
     "open_file",
     "read_csv",
@@ -36,7 +37,7 @@ STEPS = (
     "normalise",
     "failures",
     "row_problems",
-    "append_frame",
+    "Appender._append",
     "remove_file_rows",
     "stage_datasets",
     "run_rule",
