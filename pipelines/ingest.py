@@ -7,9 +7,9 @@ The steps, each a small function:
 3. `stringify`      native Parquet/XLSX types -> the text forms the normalisers read
 4. `normalise`      text -> canonical typed values plus a parse reason per cell
 5. `validate`       pandera schema of the dataset -> failed checks per row
-6. `ingest_files`   one DuckDB transaction for a dataset's files: per file skip /
-                    replace / load rows, quarantine the invalid ones with file, line,
-                    column and reason, record the file
+6. `ingest_files`   a dataset's files, committed in groups of whole files: per file
+                    skip / replace / load rows, quarantine the invalid ones with file,
+                    line, column and reason, record the file
 
 A file that cannot be read at all is recorded as `rejected`; nothing of it stays
 loaded, and the version in force before stays in force.
@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,20 +292,9 @@ def ingest_files(
     committed in groups of about `COMMIT_ROWS` rows, never part of a file; any other error
     rolls back the group in progress (docs/adr/0009-ingest-throughput.md).
     """
-    pending = 0
-
-    def file_done(rows: int, flush: Callable[[], None]) -> None:
-        nonlocal pending
-        pending += rows
-        if pending >= COMMIT_ROWS:
-            flush()
-            con.execute("COMMIT")
-            con.execute("BEGIN TRANSACTION")
-            pending = 0
-
     con.execute("BEGIN TRANSACTION")
     try:
-        results = _ingest_in_transaction(con, items, run_id, as_of, file_done)
+        results = _ingest_in_transaction(con, items, run_id, as_of)
         con.execute("COMMIT")
         return results
     except BaseException:
@@ -318,8 +307,8 @@ def _ingest_in_transaction(
     items: list[InboxFile],
     run_id: str,
     as_of: dt.date,
-    file_done: Callable[[int, Callable[[], None]], None],
 ) -> list[FileResult]:
+    """The body of `ingest_files`, inside its open transaction (which it commits group by group)."""
     results: dict[str, FileResult] = {}
     planned: list[Planned] = []
     shas: dict[tuple[str, str], str] = {}  # (dataset, sha256) -> the file of this call that will load them
@@ -364,13 +353,16 @@ def _ingest_in_transaction(
         planned.append(Planned(item, spec, sha256, size, status))
 
     appends = store.Appender(con)
+    tally: dict[str, list[int]] = {}  # per file: rows loaded, rows quarantined
+    pending = 0  # rows of the files settled since the last commit
     for event in _read_ahead(planned, run_id, as_of):
         plan, item = event.plan, event.plan.item
+        counts = tally.setdefault(item.file, [0, 0])
         if event.outcome is not None:
             appends.add(item.dataset, event.outcome.valid)
             appends.add("quarantine", event.outcome.quarantine)
-            event.counts[0] += event.outcome.valid.height
-            event.counts[1] += event.outcome.quarantine.height
+            counts[0] += event.outcome.valid.height
+            counts[1] += event.outcome.quarantine.height
         elif event.rejected is not None:
             appends.flush()
             store.remove_file_rows(con, item.dataset, item.file, run_id, this_run=True)
@@ -383,9 +375,14 @@ def _ingest_in_transaction(
                 appends.flush()
                 store.remove_file_rows(con, item.dataset, item.file, run_id, this_run=False)
             note = "更正替换 correction replaces the earlier version" if plan.status == "replaced" else None
-            result = FileResult(item.dataset, item.file, plan.status, event.counts[0], event.counts[1], note)
+            result = FileResult(item.dataset, item.file, plan.status, counts[0], counts[1], note)
             record(item, plan.sha256, plan.size, result, event.fmt)
-            file_done(event.counts[0] + event.counts[1], appends.flush)
+            pending += counts[0] + counts[1]
+            if pending >= COMMIT_ROWS:
+                appends.flush()
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                pending = 0
     appends.flush()
     return [results[item.file] for item in items]
 
@@ -395,7 +392,6 @@ class ReadEvent:
     """What the reader thread hands over: a processed batch, a rejection, or the end of a file."""
 
     plan: Planned
-    counts: list[int]  # rows loaded, rows quarantined so far (the loader's tally)
     fmt: str | None = None
     outcome: BatchOutcome | None = None
     rejected: UnreadableFile | None = None
@@ -425,7 +421,6 @@ def _read_ahead(planned: list[Planned], run_id: str, as_of: dt.date) -> Iterator
     def work() -> None:
         try:
             for plan in planned:
-                counts = [0, 0]
                 try:
                     fmt, batches = open_file(plan.item.path)
                     mapping: dict[str, str] | None = None
@@ -435,12 +430,12 @@ def _read_ahead(planned: list[Planned], run_id: str, as_of: dt.date) -> Iterator
                         if mapping is None:
                             mapping = map_headers(batch.frame.columns, plan.spec)
                         outcome = process_batch(batch, mapping, plan.spec, as_of, plan.item.file, run_id)
-                        put(ReadEvent(plan, counts, fmt, outcome=outcome))
+                        put(ReadEvent(plan, fmt, outcome=outcome))
                     if mapping is None:
                         raise UnreadableFile("空文件 empty file: no header")
-                    put(ReadEvent(plan, counts, fmt))
+                    put(ReadEvent(plan, fmt))
                 except UnreadableFile as err:
-                    put(ReadEvent(plan, counts, rejected=err))
+                    put(ReadEvent(plan, rejected=err))
             put(_DONE)
         except BaseException as err:  # handed to the caller's thread, raised there
             put(err)

@@ -124,18 +124,18 @@ def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str, ru
     return int(removed[0][0]) if removed else 0
 
 
+APPEND_ROWS = 1_000_000
+APPEND_CHUNK_ROWS = 122_880  # a DuckDB row group: the Arrow scan splits the insert across threads by chunk
+
+
 def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
-    con.register("_fundwatch_batch", frame.to_arrow())
+    con.register("_fundwatch_batch", pa.Table.from_batches(frame.to_arrow().to_batches(APPEND_CHUNK_ROWS)))
     try:
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _fundwatch_batch')
     finally:
         con.unregister("_fundwatch_batch")
-
-
-APPEND_ROWS = 1_000_000
-APPEND_CHUNK_ROWS = 122_880  # a DuckDB row group: the Arrow scan splits the insert across threads by chunk
 
 
 class Appender:
@@ -148,13 +148,14 @@ class Appender:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.waiting: dict[str, list[pl.DataFrame]] = {}
+        self.rows: dict[str, int] = {}
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        frames = self.waiting.setdefault(table, [])
-        frames.append(frame)
-        if sum(f.height for f in frames) >= APPEND_ROWS:
+        self.waiting.setdefault(table, []).append(frame)
+        self.rows[table] = self.rows.get(table, 0) + frame.height
+        if self.rows[table] >= APPEND_ROWS:
             self._append(table)
 
     def flush(self) -> None:
@@ -163,13 +164,9 @@ class Appender:
 
     def _append(self, table: str) -> None:
         frames = self.waiting.pop(table, [])
+        self.rows.pop(table, None)
         if frames:
-            batches = pl.concat(frames, how="vertical_relaxed").to_arrow().to_batches(APPEND_CHUNK_ROWS)
-            self.con.register("_fundwatch_batch", pa.Table.from_batches(batches))
-            try:
-                self.con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _fundwatch_batch')
-            finally:
-                self.con.unregister("_fundwatch_batch")
+            append_frame(self.con, table, pl.concat(frames, how="vertical_relaxed"))
 
 
 def record_file(

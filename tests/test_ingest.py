@@ -362,7 +362,8 @@ def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypa
     ]
 
 
-def test_an_unexpected_error_while_reading_rolls_the_whole_call_back(inbox, db, monkeypatch):
+def run_two_files_where_the_second_breaks(inbox: Path, db: Path, monkeypatch) -> None:
+    """a.csv loads; opening b.csv raises an unexpected error (not an unreadable file), which propagates."""
     import pipelines.ingest as ingest
 
     write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
@@ -377,6 +378,10 @@ def test_an_unexpected_error_while_reading_rolls_the_whole_call_back(inbox, db, 
     monkeypatch.setattr(ingest, "open_file", b_breaks)
     with pytest.raises(MemoryError):
         run_dataset(inbox, db, "r1")
+
+
+def test_an_unexpected_error_while_reading_rolls_the_whole_call_back(inbox, db, monkeypatch):
+    run_two_files_where_the_second_breaks(inbox, db, monkeypatch)
     assert query(db, "SELECT count(*) FROM benefit_payments") == [(0,)]
     assert query(db, "SELECT count(*) FROM ingested_files") == [(0,)]
 
@@ -385,17 +390,6 @@ def test_files_are_committed_in_groups_and_an_error_loses_only_the_group_in_prog
     import pipelines.ingest as ingest
 
     monkeypatch.setattr(ingest, "COMMIT_ROWS", 1)  # every file its own group
-    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
-    write(inbox, "benefit_payments/b.csv", payments(GOOD.format(id=ID_X).replace("P1", "B1")))
-    real_open = ingest.open_file
-
-    def b_breaks(path):
-        if path.name == "b.csv":
-            raise MemoryError("simulated")
-        return real_open(path)
-
-    monkeypatch.setattr(ingest, "open_file", b_breaks)
-    with pytest.raises(MemoryError):
-        run_dataset(inbox, db, "r1")
+    run_two_files_where_the_second_breaks(inbox, db, monkeypatch)
     assert query(db, "SELECT payment_id FROM benefit_payments") == [("P1",)]
     assert query(db, "SELECT file, status FROM ingested_files") == [("benefit_payments/a.csv", "loaded")]

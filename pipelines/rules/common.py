@@ -127,6 +127,21 @@ def label(set_name: str, code: pl.Expr) -> pl.Expr:
     return code.replace_strict(labels(set_name), default=code)
 
 
+def step_evidence() -> pl.Expr:
+    """Evidence of a business: its workflow steps (time, stage, operator and role, amount, person).
+
+    Aggregated per business over business_log joined with `operator_facts` (column `role_zh`).
+    """
+    return evidence_rows(
+        pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "stage",
+        "operator_id",
+        pl.col("role_zh").alias("role"),
+        "amount",
+        "person_id",
+    )
+
+
 def operator_facts(operators: pl.LazyFrame) -> pl.LazyFrame:
     """One row per operator_id: registered region, admin / leader or not, the role(s) in Chinese.
 

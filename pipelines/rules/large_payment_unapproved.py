@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, operator_facts, period_of, yuan
+from pipelines.rules.common import MONEY, finding, operator_facts, period_of, step_evidence, yuan
 
 DEFAULT_THRESHOLD = Decimal("100000.00")
 
@@ -58,14 +58,7 @@ def detect(
             pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
             pl.col("region_code").sort_by("operated_at", "operator_id").drop_nulls().first(),
             pl.col("operated_at").min().alias("first_at"),
-            evidence_rows(
-                pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "stage",
-                "operator_id",
-                pl.col("role_zh").alias("role"),
-                "amount",
-                "person_id",
-            ),
+            step_evidence(),
         )
     )
     summary = pl.format(

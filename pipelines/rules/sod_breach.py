@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, labels, operator_facts, period_of, yuan
+from pipelines.rules.common import MONEY, finding, labels, operator_facts, period_of, step_evidence, yuan
 from schemas.datasets import code_sets
 
 # Workflow order of the stages (accept → review → recheck → approve → pay), as codes.yaml lists them.
@@ -63,14 +63,7 @@ def detect(business_log: pl.LazyFrame, operators: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("amount").max().fill_null(0).cast(MONEY).alias("amount_at_risk"),
             pl.col("person_id").sort_by("operated_at", "person_id").drop_nulls().first(),
             pl.col("operated_at").min().alias("first_at"),
-            evidence_rows(
-                pl.col("operated_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "stage",
-                "operator_id",
-                pl.col("role_zh").alias("role"),
-                "amount",
-                "person_id",
-            ),
+            step_evidence(),
         )
     )
     summary = pl.format("不相容岗位混岗：{}，业务金额{}元", pl.col("offences"), yuan(pl.col("amount_at_risk")))
