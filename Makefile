@@ -11,7 +11,7 @@ SAMPLE_SEED    ?= 20251
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint format sample clean bench bench-quick profile serve
+.PHONY: setup run test test-fast lint format sample clean bench bench-quick profile serve
 PORT ?= 4200
 
 setup: $(STAMP)
@@ -36,8 +36,13 @@ run: setup
 serve: setup
 	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT)
 
+# Every test (what CI runs).
 test: setup lint
 	$(BIN)/python -m pytest
+
+# The inner loop: every test not marked slow (real runs through Prefect, generated provinces, a server).
+test-fast: setup lint
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -24,10 +24,10 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipelines.detect.engine import rule_options  # noqa: E402
 from pipelines.rules import RULES  # noqa: E402
-from pipelines.rules.engine import rule_options  # noqa: E402
-from pipelines.store import DUCKDB_CONFIG, DUCKDB_TYPES  # noqa: E402
-from schemas.datasets import DATASETS  # noqa: E402
+from pipelines.warehouse.session import DEFAULT_MEMORY_LIMIT  # noqa: E402
+from schemas.datasets import DATASETS, DUCKDB_TYPES  # noqa: E402
 
 
 def load(con: duckdb.DuckDBPyConnection, inbox: Path) -> dict[str, int]:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for leftover in (args.db, args.db.with_name(args.db.name + ".wal")):
         leftover.unlink(missing_ok=True)
     started = time.monotonic()
-    con = duckdb.connect(str(args.db), config=DUCKDB_CONFIG)
+    con = duckdb.connect(str(args.db), config={"memory_limit": DEFAULT_MEMORY_LIMIT})
     rows = load(con, args.inbox)
     loaded = time.monotonic()
     found = detect(con, args.as_of, args.threshold)

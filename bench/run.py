@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="drop the earlier results of sizes not measured now")
     args = ap.parse_args(argv)
 
-    from pipelines import serve
+    from pipelines.app import prefect_server as serve
 
     CACHE.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="fundwatch-bench-", dir=CACHE))

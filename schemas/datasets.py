@@ -4,7 +4,7 @@ This module is the single description of every dataset: its columns, their
 Chinese header names, value types, which are required, which code set a code
 column draws from and which value checks apply. Readers map headers with it,
 normalisers pick their parser from it, the pandera schemas (`schemas.validation`)
-and the DuckDB tables (`pipelines.store`) are derived from it.
+and the DuckDB tables (`pipelines.warehouse.session`) are derived from it.
 
 Value types (``Column.kind``):
 
@@ -19,6 +19,9 @@ Value types (``Column.kind``):
 * ``period``    month, stored as text ``YYYYMM``
 * ``money``     yuan with 2 exact decimals, DECIMAL(18,2)
 * ``integer``   whole number
+
+Each kind has one Polars type (`POLARS_TYPES`: the normalised frames, the pandera schemas) and one
+DuckDB type (`DUCKDB_TYPES`: the dataset tables).
 """
 
 from __future__ import annotations
@@ -27,9 +30,37 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import polars as pl
 import yaml
 
 CODES_FILE = Path(__file__).with_name("codes.yaml")
+
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "key": pl.String(),
+    "text": pl.String(),
+    "region": pl.String(),
+    "code": pl.String(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us"),
+    "period": pl.String(),
+    "money": pl.Decimal(18, 2),
+    "integer": pl.Int64(),
+}
+
+DUCKDB_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "key": "VARCHAR",
+    "text": "VARCHAR",
+    "region": "VARCHAR",
+    "code": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "period": "VARCHAR",
+    "money": "DECIMAL(18, 2)",
+    "integer": "BIGINT",
+}
 
 
 @dataclass(frozen=True)
@@ -253,8 +284,3 @@ def code_sets() -> dict[str, dict[str, tuple[str, ...]]]:
         name: {str(code): tuple(str(label) for label in labels) for code, labels in codes.items()}
         for name, codes in raw.items()
     }
-
-
-def code_label(set_name: str, code: str) -> str:
-    """The official Chinese label of a code, for reports."""
-    return code_sets()[set_name][code][0]

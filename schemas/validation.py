@@ -17,8 +17,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from pipelines.normalize import POLARS_TYPES
-from schemas.datasets import BY_NAME, Column, code_sets
+from schemas.datasets import BY_NAME, POLARS_TYPES, Column, code_sets
 
 EARLIEST_PLAUSIBLE_DATE = dt.date(1900, 1, 1)
 LATEST_PLAUSIBLE_DATE = dt.date(2099, 12, 31)
@@ -27,7 +26,7 @@ LATEST_PLAUSIBLE_DATE = dt.date(2099, 12, 31)
 def _checks(column: Column, as_of: dt.date) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if column.kind == "id":
-        # The check digit itself is the normaliser's to verify (`pipelines.normalize.citizen_id`: a value
+        # The check digit itself is the normaliser's to verify (`pipelines.ingest.normalize.citizen_id`: a value
         # exists only when it is right); recomputing it here cost 5% of ingestion (ADR 0009).
         checks.append(pa.Check.str_matches(r"^\d{17}[\dX]$", error="citizen ID must be 18 characters"))
     elif column.kind == "region":

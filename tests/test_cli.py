@@ -11,11 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow  # `fundwatch run` through Prefect as a subprocess
+
 ID_X = "11010519491231002X"
 
 
 def fundwatch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_run_reports_rejected_files_and_exits_non_zero_then_a_rerun_changes_nothing(tmp_path: Path):
@@ -65,7 +67,7 @@ def test_a_run_needs_no_network(tmp_path: Path):
     (inbox / "death_records").mkdir(parents=True)
     (inbox / "death_records" / "d.csv").write_text(f"person_id,death_date,source\n{ID_X},2024-03-05,civil\n")
     command = (
-        f"ip link set lo up && {shlex.quote(sys.executable)} -m pipelines.cli run "
+        f"ip link set lo up && {shlex.quote(sys.executable)} -m pipelines run "
         f"--inbox {shlex.quote(str(inbox))} --db {shlex.quote(str(db))} --as-of 2026-11-27"
     )
     result = subprocess.run(["unshare", "-n", "sh", "-c", command], capture_output=True, text=True, timeout=300)

@@ -12,12 +12,14 @@ import pytest
 
 from pipelines.synth import generate
 
+pytestmark = pytest.mark.slow  # real runs through Prefect on generated provinces
+
 PERSONS = 2000
 
 
 def fundwatch_run(inbox: Path, db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-27"],
+        [sys.executable, "-m", "pipelines", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-27"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from pipelines import store
-from pipelines.ingest import discover, ingest_file, ingest_files
+from pipelines.ingest.inbox import discover
+from pipelines.ingest.load import ingest_file, ingest_files
+from pipelines.warehouse.session import connect
 
 AS_OF = dt.date(2026, 11, 27)
 ID_X = "11010519491231002X"
@@ -30,7 +31,7 @@ def write(inbox: Path, rel: str, text: str, encoding: str = "utf-8") -> Path:
 
 
 def run(inbox: Path, db: Path, run_id: str):
-    con = store.connect(db)
+    con = connect(db)
     try:
         return {r.file: r for r in (ingest_file(con, f, run_id, AS_OF) for f in discover(inbox))}
     finally:
@@ -38,7 +39,7 @@ def run(inbox: Path, db: Path, run_id: str):
 
 
 def query(db: Path, sql: str, params=None):
-    con = store.connect(db)
+    con = connect(db)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -275,8 +276,8 @@ def test_a_rejected_correction_leaves_the_earlier_version_in_force(inbox, db):
 
 
 def test_a_file_failing_half_way_loads_nothing_of_itself(inbox, db, monkeypatch):
-    import pipelines.ingest as ingest
-    from pipelines.readers import UnreadableFile
+    import pipelines.ingest.load as ingest
+    from pipelines.ingest.readers import UnreadableFile
 
     write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
     real_open = ingest.open_file
@@ -314,7 +315,7 @@ def test_hidden_files_and_underscore_folders_are_not_deliveries(inbox, db):
 
 def run_dataset(inbox: Path, db: Path, run_id: str):
     """As the flow calls it: every file of the inbox's one dataset in one call (one transaction)."""
-    con = store.connect(db)
+    con = connect(db)
     try:
         return {r.file: r for r in ingest_files(con, discover(inbox), run_id, AS_OF)}
     finally:
@@ -323,8 +324,8 @@ def run_dataset(inbox: Path, db: Path, run_id: str):
 
 def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypatch):
     """Twins delivered together load once; a correction failing half-way keeps the earlier version; the rest load."""
-    import pipelines.ingest as ingest
-    from pipelines.readers import UnreadableFile
+    import pipelines.ingest.load as ingest
+    from pipelines.ingest.readers import UnreadableFile
 
     write(inbox, "benefit_payments/c.csv", payments(GOOD.format(id=ID_X).replace("P1", "C1")))
     run_dataset(inbox, db, "r1")
@@ -364,7 +365,7 @@ def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypa
 
 def run_two_files_where_the_second_breaks(inbox: Path, db: Path, monkeypatch) -> None:
     """a.csv loads; opening b.csv raises an unexpected error (not an unreadable file), which propagates."""
-    import pipelines.ingest as ingest
+    import pipelines.ingest.load as ingest
 
     write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
     write(inbox, "benefit_payments/b.csv", payments(GOOD.format(id=ID_X).replace("P1", "B1")))
@@ -387,7 +388,7 @@ def test_an_unexpected_error_while_reading_rolls_the_whole_call_back(inbox, db, 
 
 
 def test_files_are_committed_in_groups_and_an_error_loses_only_the_group_in_progress(inbox, db, monkeypatch):
-    import pipelines.ingest as ingest
+    import pipelines.ingest.load as ingest
 
     monkeypatch.setattr(ingest, "COMMIT_ROWS", 1)  # every file its own group
     run_two_files_where_the_second_breaks(inbox, db, monkeypatch)

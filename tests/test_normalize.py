@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from pipelines import normalize as n
+from pipelines.ingest import normalize as n
 from schemas.datasets import code_sets
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from pipelines.synth import generate
 
+pytestmark = pytest.mark.slow  # real runs through Prefect, SIGKILLed and rerun
+
 AS_OF = "2026-03-02"
 SUSPECT_FACTS = (
     "SELECT rule, subject_id, person_id, region_code, period_from, period_to, amount_at_risk, status "
@@ -35,7 +37,7 @@ def run(inbox: Path, db: Path, crash_at: str | None = None) -> subprocess.Comple
     # orphaned child would hold a pipe open forever.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", AS_OF],
+            [sys.executable, "-m", "pipelines", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", AS_OF],
             stdout=out,
             stderr=err,
             text=True,

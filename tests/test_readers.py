@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from pipelines.readers import UnreadableFile, detect_encoding, open_file
+from pipelines.ingest.readers import UnreadableFile, detect_encoding, open_file
 
 TEXT = "person_id,姓名,summary\n11010519491231002X,张三,退休金\n"
 
@@ -40,7 +40,7 @@ def test_encoding_is_detected_and_text_decoded(tmp_path, encoding, expected):
 
 
 def test_gb18030_larger_than_one_chunk_is_transcoded_whole(tmp_path, monkeypatch):
-    import pipelines.readers as readers
+    import pipelines.ingest.readers as readers
 
     monkeypatch.setattr(readers, "CHUNK_BYTES", 7)  # chunk edges fall inside multi-byte characters
     path = tmp_path / "f.csv"

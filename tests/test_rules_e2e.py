@@ -12,9 +12,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.detect.engine import COMPARED_COLUMNS, detect_sql
 from pipelines.rules import RULES
-from pipelines.rules.engine import COMPARED_COLUMNS, detect_sql
 from pipelines.synth import generate
+
+pytestmark = pytest.mark.slow  # a 20,000-person province through a real run
 
 PERSONS = 20_000
 AS_OF = dt.date(2026, 11, 27)
@@ -26,7 +28,7 @@ def run(tmp_path_factory):
     inbox, db = root / "inbox", root / "fw.duckdb"
     generate(PERSONS, inbox, seed=3, dirty=True)
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", str(AS_OF)],
+        [sys.executable, "-m", "pipelines", "run", "--inbox", str(inbox), "--db", str(db), "--as-of", str(AS_OF)],
         capture_output=True,
         text=True,
         timeout=900,

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import store
-from pipelines.runs_cli import EXIT_LOCKED, add_runs_parser, format_duration, run_runs
+from pipelines.app.commands.runs import EXIT_LOCKED, add_parser, format_duration
+from pipelines.app.commands.runs import run as run_runs_command
+from pipelines.app.settings import Settings
+from pipelines.warehouse.session import connect
 
 RUNS = [
     # run_id, as_of, started_at, finished_at, status, ingest, rules, cases, files l/s/r/x, rows, quarantined, findings
@@ -63,7 +65,7 @@ RUNS = [
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "fundwatch.duckdb"
-    con = store.connect(path)
+    con = connect(path)
     for run_id, as_of, started, finished, status, ingest, rules, cases, files, rows, quarantined, findings in RUNS:
         con.execute(
             """
@@ -82,9 +84,13 @@ def _args(db: Path, limit: int = 20) -> argparse.Namespace:
     return argparse.Namespace(command="runs", db=db, limit=limit)
 
 
+def run_runs(args: argparse.Namespace) -> int:
+    return run_runs_command(args, Settings(inbox=args.db.parent, db=args.db))
+
+
 def test_parser_defaults(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser(prog="fundwatch")
-    add_runs_parser(parser.add_subparsers(dest="command"), tmp_path / "default.duckdb")
+    add_parser(parser.add_subparsers(dest="command"), Settings(inbox=tmp_path, db=tmp_path / "default.duckdb"))
     args = parser.parse_args(["runs"])
     assert (args.command, args.db, args.limit) == ("runs", tmp_path / "default.duckdb", 20)
     assert parser.parse_args(["runs", "--db", "x.duckdb", "--limit", "5"]).limit == 5
@@ -164,9 +170,12 @@ def test_history_newest_first(db: Path, capsys: pytest.CaptureFixture[str]) -> N
     ]
 
 
-def test_columns_line_up_with_chinese_text(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines.summary import display_width
+def display_width(s: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
 
+
+def test_columns_line_up_with_chinese_text(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_runs(_args(db))
     table = capsys.readouterr().out.splitlines()[2:]
     # right-aligned numbers end in the same terminal column on every line (CJK counts two columns)
@@ -183,7 +192,7 @@ def test_limit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_no_runs_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.duckdb"
-    store.connect(path).close()
+    connect(path).close()
     assert run_runs(_args(path)) == 0
     assert "no runs yet" in capsys.readouterr().out
 

@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipelines.ingest import normalise, row_problems
-from pipelines.normalize import clean_frame
+from pipelines.ingest.batch import normalise, row_problems
+from pipelines.ingest.normalize import clean_frame
 from schemas.datasets import BY_NAME, DATASETS
 from schemas.validation import failures
 

@@ -265,6 +265,7 @@ def test_every_rule_planted(dirty_inbox: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, dirty_inbox: Path) -> None:
     again = tmp_path / "again"
     generate(PERSONS, again, seed=7, dirty=True)
@@ -401,14 +402,18 @@ def test_bad_rows_point_at_the_broken_cell(dirty_inbox: Path) -> None:
             assert str(value).strip() in UNKNOWN_CODES.values()
 
 
+@pytest.mark.slow
 def test_a_province_generated_in_parts_keeps_parts_apart_and_its_findings_add_up(tmp_path):
     """Large provinces are generated part by part (bounded memory); parts share no person, account or id."""
     import datetime as dt
     from decimal import Decimal
 
-    from pipelines import detect, store
-    from pipelines.ingest import discover, ingest_file
+    from pipelines.detect.engine import run_rule
+    from pipelines.detect.stage import stage_datasets
+    from pipelines.ingest.inbox import discover
+    from pipelines.ingest.load import ingest_file
     from pipelines.rules import RULES as REGISTRY
+    from pipelines.warehouse.session import connect
 
     out = tmp_path / "parted"
     summary = generate(1500, out, seed=9, dirty=False, part_persons=500)
@@ -427,11 +432,11 @@ def test_a_province_generated_in_parts_keeps_parts_apart_and_its_findings_add_up
     truth = pl.read_csv(out / "_truth" / "findings.csv", infer_schema=False)
     assert sorted(set(truth["part"])) == ["0", "1", "2"]
 
-    con = store.connect(tmp_path / "fw.duckdb")
+    con = connect(tmp_path / "fw.duckdb")
     for item in discover(out):
         assert ingest_file(con, item, "r1", dt.date(2026, 11, 27)).status == "loaded"
-    detect.stage_datasets(con, tmp_path / "stage")
+    stage_datasets(con, tmp_path / "stage")
     con.close()
     for rule in REGISTRY:
-        found = detect.run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000.00"))
+        found = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000.00"))
         assert found.height == summary["findings"][rule.code] > 0, rule.code

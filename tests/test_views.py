@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import store
-from pipelines.views import create_views, view_files
+from pipelines.warehouse.session import connect
+from pipelines.warehouse.views import create_views, view_files
 from schemas.datasets import DATASETS
 
 VIEWS = [
@@ -140,7 +140,7 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
 
 @pytest.fixture
 def con(tmp_path: Path):
-    con = store.connect(tmp_path / "fundwatch.duckdb")
+    con = connect(tmp_path / "fundwatch.duckdb")
     _fill(con)
     assert create_views(con) == VIEWS
     yield con

@@ -15,22 +15,19 @@ are written as numbers formatted #,##0.00 from their exact decimal text.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
 
-from pipelines.cases.register import STATUS_ZH
-from pipelines.rules import RULES
+from pipelines.present.labels import case_status_label, rule_name
+from pipelines.present.masking import is_citizen_id, mask_id, mask_ids_in_text
+from pipelines.present.money import write_amount
 
 SHEET_NAME = "核查清单"
 
 OPEN_STATUSES = ("open", "under_verification")
-
-
-RULE_NAMES_ZH = {rule.code: rule.name_zh for rule in RULES}
 
 # (header, column of the cases table, width in Excel character units; a CJK character is about 2)
 COLUMNS: tuple[tuple[str, str, float], ...] = (
@@ -47,40 +44,6 @@ COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("整改期限 due_date", "due_date", 16),
     ("疑点说明 summary", "summary", 70),
 )
-
-# A double holds every amount below 10^13 yuan exactly to the fen once rounded to 2 places;
-# anything larger (never seen in a pooling fund) is written as text rather than approximated.
-EXACT_NUMBER_LIMIT = Decimal("1e13")
-
-_BIRTH_DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-# GB 11643: 18 characters (6-digit region, yyyymmdd birth date, 3-digit sequence, check digit or X),
-# or the legacy 15 digits (yymmdd). The check digit is not verified: a mistyped ID is still personal data.
-_CITIZEN_ID = rf"\d{{6}}(?:(?:18|19|20)\d{{2}}{_BIRTH_DATE}\d{{3}}[\dXx]|\d{{2}}{_BIRTH_DATE}\d{{3}})"
-_CITIZEN_ID_WHOLE = re.compile(_CITIZEN_ID)
-_CITIZEN_ID_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z]){_CITIZEN_ID}(?![0-9A-Za-z])")
-
-
-def mask_id(value: str) -> str:
-    """A citizen ID with all but its first 6 and last 4 characters starred: 330102********1234."""
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def is_citizen_id(value: str) -> bool:
-    """True when value is shaped like a citizen ID (18-character or legacy 15-digit form)."""
-    return _CITIZEN_ID_WHOLE.fullmatch(value) is not None
-
-
-def mask_ids_in_text(text: str) -> str:
-    """Every citizen ID standing alone in a free text, masked."""
-    return _CITIZEN_ID_IN_TEXT.sub(lambda match: mask_id(match.group(0)), text)
-
-
-def status_zh(status: str, overdue: bool = False) -> str:
-    """The status as the checklist shows it: '核查中 under_verification', '逾期 overdue（待核查 open）'."""
-    shown = f"{STATUS_ZH.get(status, status)} {status}"
-    return f"{STATUS_ZH['overdue']} overdue（{shown}）" if overdue else shown
 
 
 def checklist_rows(cases: pl.DataFrame, region_code: str) -> pl.DataFrame:
@@ -99,16 +62,15 @@ def export_checklist(
     out: Path,
     *,
     mask_ids: bool = True,
-    generated_on: dt.date | None = None,
+    generated_on: dt.date,
 ) -> Path:
     """Write the region's 核查清单 to `out` (one sheet, '核查清单') and return `out`.
 
     `cases` has the columns of the `cases` table (sql/cases/001_cases.sql) as SQLite gives them:
     text, amount_at_risk a decimal string, dates ISO text; optionally a boolean `overdue`.
-    `generated_on` (default today) is the date printed in the title row.
+    `generated_on` is the date printed in the title row (the command's today).
     """
     rows = checklist_rows(cases, region_code)
-    generated_on = generated_on or dt.date.today()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -145,7 +107,7 @@ def export_checklist(
                 if value is None:
                     continue
                 if name == "amount_at_risk":
-                    _write_amount(sheet, row, col, value, amount_format, text_format)
+                    write_amount(sheet, row, col, value, amount_format, text_format)
                 elif name == "due_date":
                     sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), date_format)
                 else:
@@ -172,22 +134,14 @@ def _cells(case: dict, *, mask_ids: bool) -> dict:
     return {
         "suspect_id": case["suspect_id"],
         "rule": case["rule"],
-        "rule_name": RULE_NAMES_ZH.get(case["rule"]),
+        "rule_name": rule_name(case["rule"]),
         "subject_id": subject_id,
         "person_id": person_id,
         "period_from": case.get("period_from"),
         "period_to": case.get("period_to"),
         "amount_at_risk": Decimal(str(case["amount_at_risk"])) if case["amount_at_risk"] is not None else None,
-        "status": status_zh(case["status"], case["overdue"]),
+        "status": case_status_label(case["status"], case["overdue"]),
         "assignee": case.get("assignee"),
         "due_date": dt.date.fromisoformat(str(due_date)) if due_date else None,
         "summary": summary,
     }
-
-
-def _write_amount(sheet, row: int, col: int, amount: Decimal, amount_format, text_format) -> None:
-    if abs(amount) < EXACT_NUMBER_LIMIT:
-        # the float conversion happens only here, at the cell: the value displayed to the fen is exact
-        sheet.write_number(row, col, float(amount), amount_format)
-    else:
-        sheet.write_string(row, col, f"{amount:,.2f}", text_format)

@@ -35,17 +35,9 @@ import polars as pl
 
 from pipelines.cases.calendar import rectification_due, report_due
 from pipelines.cases.severity import classify
+from pipelines.present.labels import CASE_STATUS_ZH
+from pipelines.warehouse.sql import SQL_DIR
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "cases"
-
-STATUS_ZH = {
-    "open": "待核查",
-    "under_verification": "核查中",
-    "confirmed": "确认违规",
-    "dismissed": "排除",
-    "rectified": "已整改",
-    "overdue": "逾期",
-}
 CLOSED = ("dismissed", "rectified")
 
 # action -> (statuses it may start from, status it leads to)
@@ -69,9 +61,33 @@ def open_register(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA foreign_keys = ON")
     con.execute("PRAGMA busy_timeout = 60000")
-    for ddl in sorted(SQL_DIR.glob("0*.sql")):
+    for ddl in sorted((SQL_DIR / "cases").glob("0*.sql")):
         con.executescript(ddl.read_text(encoding="utf-8"))
     return con
+
+
+@contextlib.contextmanager
+def reader(path: Path) -> Iterator[sqlite3.Connection]:
+    """The register, read-only (mode=ro): a report can never write to it. Closed when the block ends."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"案件登记簿不存在 no case register at {path}")
+    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=60)
+    con.row_factory = sqlite3.Row
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def writer(path: Path) -> Iterator[sqlite3.Connection]:
+    """The register for reading and writing (`open_register`), closed when the block ends."""
+    con = open_register(path)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager
@@ -249,7 +265,7 @@ def _transition(con: sqlite3.Connection, suspect_id: str, action: str) -> sqlite
     allowed, _ = TRANSITIONS[action]
     if case["status"] not in allowed:
         raise CaseError(
-            f"{suspect_id}: 状态为{STATUS_ZH[case['status']]} ({case['status']})，不能{action}; "
+            f"{suspect_id}: 状态为{CASE_STATUS_ZH[case['status']]} ({case['status']})，不能{action}; "
             f"'{action}' needs status {' or '.join(allowed)}"
         )
     return case

@@ -2,8 +2,9 @@
 
 Each rule is a module `pipelines/rules/<module>.py` exposing one pure function
 `detect(<input tables as LazyFrames>, *, <options>) -> pl.LazyFrame` in the
-suspects shape (`pipelines.rules.common.SUSPECT_SCHEMA`), and a plain DuckDB
-SQL twin `sql/rules/<module>.sql` used as the second engine. The flow, the CLI,
+suspects shape (`schemas.suspects.SUSPECT_SCHEMA`), and a plain DuckDB
+SQL twin `sql/rules/<module>.sql` used as the second engine (both run by
+`pipelines.detect.engine`). The flow, the CLI,
 the docs and the tests iterate `RULES`; adding a rule is one module, one SQL
 file and one line here.
 
@@ -32,7 +33,7 @@ class Rule:
     options: tuple[str, ...]
     description: str
     # A column every input carries and every finding is confined to: the rule gives the same findings
-    # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect).
+    # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect.engine).
     shard_key: str | None = None
 
     @property

@@ -1,7 +1,7 @@
 """Building blocks shared by the rules: the suspects shape, money and period wording, evidence.
 
-Every rule returns a LazyFrame of exactly `SUSPECT_SCHEMA` (validated by
-`schemas.suspects`), built with `finding(...)` as its last `select`.
+Every rule returns a LazyFrame of exactly `schemas.suspects.SUSPECT_SCHEMA` (validated by the
+detection engine), built with `finding(...)` as its last `select`.
 """
 
 from __future__ import annotations
@@ -9,21 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.datasets import code_sets
-
-MONEY = pl.Decimal(18, 2)
-
-# One row per finding, keyed by (rule, subject_id).
-SUSPECT_SCHEMA: dict[str, pl.DataType] = {
-    "rule": pl.String(),
-    "subject_id": pl.String(),
-    "person_id": pl.String(),  # canonical citizen ID where the finding concerns a person
-    "region_code": pl.String(),  # the pooling region that must verify it (下查一级)
-    "period_from": pl.String(),  # YYYYMM
-    "period_to": pl.String(),  # YYYYMM
-    "amount_at_risk": MONEY,
-    "summary": pl.String(),  # one sentence in Chinese an analyst reads first
-    "evidence": pl.String(),  # JSON array of the rows that prove it (ids, dates, amounts)
-}
+from schemas.suspects import MONEY, SUSPECT_SCHEMA
 
 PENSION_SCHEMES = ("110", "120", "170")
 MEDICAL_SCHEMES = ("310", "390")
@@ -35,7 +21,7 @@ def finding(
     subject_id: pl.Expr,
     amount_at_risk: pl.Expr,
     summary: pl.Expr,
-    evidence: pl.Expr,
+    evidence_rows: pl.Expr,
     person_id: pl.Expr | None = None,
     region_code: pl.Expr | None = None,
     period_from: pl.Expr | None = None,
@@ -51,16 +37,12 @@ def finding(
         "period_to": period_to,
         "amount_at_risk": amount_at_risk,
         "summary": summary,
-        "evidence": evidence,
+        "evidence_rows": evidence_rows,
     }
     return [
         (pl.lit(None) if expr is None else expr).cast(dtype).alias(name)
         for (name, dtype), expr in zip(SUSPECT_SCHEMA.items(), given.values(), strict=True)
     ]
-
-
-def empty_suspects() -> pl.LazyFrame:
-    return pl.LazyFrame(schema=SUSPECT_SCHEMA)
 
 
 def yuan(amount: pl.Expr) -> pl.Expr:
@@ -104,7 +86,7 @@ def evidence_rows(*fields: pl.Expr | str) -> pl.Expr:
     exprs = [pl.col(f) if isinstance(f, str) else f for f in fields]
     as_text = [e.cast(pl.String) for e in exprs]
     rows = pl.struct(as_text).struct.json_encode().sort().str.join(", ")
-    return pl.concat_str([pl.lit("["), rows, pl.lit("]")]).alias("evidence")
+    return pl.concat_str([pl.lit("["), rows, pl.lit("]")]).alias("evidence_rows")
 
 
 def month_start(period: pl.Expr) -> pl.Expr:

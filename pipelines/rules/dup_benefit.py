@@ -63,6 +63,6 @@ def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
             period_to=pl.col("period_to"),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

@@ -125,6 +125,6 @@ def detect(medical_claims: pl.LazyFrame) -> pl.LazyFrame:
             period_to=period_of(pl.col("last_service")),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

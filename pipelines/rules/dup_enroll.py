@@ -117,6 +117,6 @@ def detect(enrollment: pl.LazyFrame, *, as_of: dt.date) -> pl.LazyFrame:
             period_to=period_of(pl.col("overlap_to")),
             amount_at_risk=pl.lit(0).cast(MONEY),  # the contract defines no money for a double enrollment
             summary=_summary(as_of),
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

@@ -98,6 +98,6 @@ def detect(contributions: pl.LazyFrame, tax_collections: pl.LazyFrame) -> pl.Laz
             period_to=pl.col("period"),
             amount_at_risk=pl.col("difference"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

@@ -176,6 +176,6 @@ def detect(finance_ledger: pl.LazyFrame, bank_statements: pl.LazyFrame, fund_acc
             period_to=period_of(pl.col("last_date")),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

@@ -147,6 +147,6 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
             period_to=pl.when(orphan).then(period_of(pl.col("settled_to"))).otherwise(pl.col("period_to")),
             amount_at_risk=pl.when(orphan).then(pl.col("credited")).otherwise(pl.col("paid")),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

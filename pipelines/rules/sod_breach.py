@@ -77,6 +77,6 @@ def detect(business_log: pl.LazyFrame, operators: pl.LazyFrame) -> pl.LazyFrame:
             period_to=period_of(pl.col("first_at")),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

@@ -124,6 +124,6 @@ def detect(
             period_to=pl.col("period_to"),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

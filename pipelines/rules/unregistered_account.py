@@ -70,6 +70,6 @@ def detect(bank_statements: pl.LazyFrame, fund_accounts: pl.LazyFrame) -> pl.Laz
             period_to=period_of(pl.col("last_date")),
             amount_at_risk=pl.col("amount_at_risk"),
             summary=summary,
-            evidence=pl.col("evidence"),
+            evidence_rows=pl.col("evidence_rows"),
         )
     )

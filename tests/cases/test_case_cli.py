@@ -14,11 +14,13 @@ import pytest
 
 from pipelines.synth import generate
 
+pytestmark = pytest.mark.slow  # real runs through Prefect, case commands as subprocesses
+
 AS_OF = "2026-03-02"
 
 
 def fundwatch(*args: str, wait: bool = True):
-    command = [sys.executable, "-m", "pipelines.cli", *args]
+    command = [sys.executable, "-m", "pipelines", *args]
     if not wait:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, capture_output=True, text=True, timeout=600)

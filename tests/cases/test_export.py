@@ -10,15 +10,8 @@ import fastexcel
 import polars as pl
 import pytest
 
-from pipelines.cases.export import (
-    COLUMNS,
-    SHEET_NAME,
-    checklist_rows,
-    export_checklist,
-    is_citizen_id,
-    mask_id,
-    mask_ids_in_text,
-)
+from pipelines.cases.export import COLUMNS, SHEET_NAME, checklist_rows, export_checklist
+from pipelines.present.masking import is_citizen_id, mask_id, mask_ids_in_text
 
 PERSON = "330102198001011234"
 LEGACY = "330102800101123"  # 15-digit form
@@ -180,16 +173,16 @@ def test_export_checklist(cases, tmp_path):
 
 
 def test_export_checklist_unmasked(cases, tmp_path):
-    out = export_checklist(cases, REGION, tmp_path / "full.xlsx", mask_ids=False)
+    out = export_checklist(cases, REGION, tmp_path / "full.xlsx", mask_ids=False, generated_on=dt.date(2026, 3, 11))
     rows = {row["疑点编号 suspect_id"]: row for row in read_sheet(out).iter_rows(named=True)}
     assert rows["S-A"]["公民身份号码 person_id"] == PERSON
     assert rows["S-A"]["对象 subject_id"] == PERSON
     assert PERSON in rows["S-A"]["疑点说明 summary"]
     assert rows["S-C"]["对象 subject_id"] == LEGACY
-    assert str(dt.date.today()) in read_sheet(out, header_row=None).row(0)[0]
+    assert "2026-03-11" in read_sheet(out, header_row=None).row(0)[0]  # the day the command passes
 
 
 def test_export_checklist_with_no_open_case(cases, tmp_path):
-    out = export_checklist(cases, "999999", tmp_path / "empty.xlsx")
+    out = export_checklist(cases, "999999", tmp_path / "empty.xlsx", generated_on=dt.date(2026, 3, 10))
     assert read_sheet(out).columns == HEADERS
     assert read_sheet(out).height == 0

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.cases import register as reg
-from pipelines.rules.common import SUSPECT_SCHEMA
+from schemas.suspects import SUSPECT_SCHEMA
 
 ON = dt.date(2026, 3, 2)  # a Monday
 
@@ -29,7 +29,7 @@ def findings(*rows: tuple[str, str]) -> pl.DataFrame:
                 "period_to": "202504",
                 "amount_at_risk": Decimal(amount),
                 "summary": "句子",
-                "evidence": "[]",
+                "evidence_rows": "[]",
             }
             for sid, amount in rows
         ],

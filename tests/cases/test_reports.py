@@ -29,7 +29,11 @@ import fastexcel
 import pytest
 
 from pipelines.cases import reports
-from pipelines.store import connect
+from pipelines.cases.reports.common import competition_ranks
+from pipelines.cases.reports.document import Col
+from pipelines.cases.reports.markdown import markdown_table
+from pipelines.present.money import fmt_money
+from pipelines.warehouse.session import connect
 
 SCHEMA = Path(__file__).resolve().parents[2] / "sql" / "cases" / "001_cases.sql"
 PERSON = "330102198001011234"
@@ -200,7 +204,7 @@ def section(markdown: str, heading: str) -> str:
 
 def test_monthly_self_check(register, db, tmp_path):
     before = (sha256(register), sha256(db))
-    paths = reports.monthly_self_check(register, db, "202511", tmp_path / "out")
+    paths = reports.monthly_self_check(register, db, "202511", tmp_path / "out", today=dt.date(2026, 11, 27))
     assert [p.name for p in paths] == ["自查报告_202511.md", "自查报告_202511.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
 
@@ -243,14 +247,16 @@ def test_monthly_self_check(register, db, tmp_path):
 
 def test_monthly_self_check_rejects_a_bad_month(register, db, tmp_path):
     with pytest.raises(ValueError, match="YYYYMM"):
-        reports.monthly_self_check(register, db, "2025-11", tmp_path)
+        reports.monthly_self_check(register, db, "2025-11", tmp_path, today=dt.date(2026, 11, 27))
 
 
 # ---- 定期报告 ------------------------------------------------------------------------------------
 
 
 def test_half_year_supervision_report(register, db, tmp_path):
-    paths = reports.supervision_report(register, db, 2025, 2, tmp_path, as_of=dt.date(2025, 12, 31))
+    paths = reports.supervision_report(
+        register, db, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+    )
     assert [p.name for p in paths] == ["监督报告_2025H2.md", "监督报告_2025H2.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
     headings = [line[3:] for line in md.splitlines() if line.startswith("## ")]
@@ -292,7 +298,9 @@ def test_half_year_supervision_report(register, db, tmp_path):
 
 
 def test_annual_report_file_name_and_period(register, db, tmp_path):
-    paths = reports.supervision_report(register, db, 2025, None, tmp_path, as_of=dt.date(2025, 12, 31))
+    paths = reports.supervision_report(
+        register, db, 2025, None, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+    )
     assert paths[0].name == "监督报告_2025年度.md"
     md = paths[0].read_text(encoding="utf-8")
     assert "社会保险基金监督2025年度定期报告" in md
@@ -324,7 +332,9 @@ def test_circulation_ranks_regions(register, tmp_path):
 
 
 def test_yaoqing_statistics_flags_late_and_missing_reports(register, tmp_path):
-    paths = reports.yaoqing_statistics(register, 2025, 2, tmp_path, as_of=dt.date(2025, 12, 31))
+    paths = reports.yaoqing_statistics(
+        register, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+    )
     assert [p.name for p in paths] == ["要情统计_2025H2.md", "要情统计_2025H2.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
     assert "零报告" not in md
@@ -338,7 +348,9 @@ def test_yaoqing_statistics_flags_late_and_missing_reports(register, tmp_path):
 
 
 def test_yaoqing_zero_report(register, tmp_path):
-    paths = reports.yaoqing_statistics(register, 2025, 1, tmp_path, as_of=dt.date(2025, 7, 1))
+    paths = reports.yaoqing_statistics(
+        register, 2025, 1, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 7, 1)
+    )
     assert paths[0].name == "要情统计_2025H1.md"
     md = paths[0].read_text(encoding="utf-8")
     assert "零报告" in md
@@ -352,12 +364,10 @@ def test_yaoqing_zero_report(register, tmp_path):
 def test_money_and_markdown_helpers():
     from decimal import Decimal
 
-    assert reports.fmt_money(Decimal("41220")) == "41,220.00"
-    assert reports.fmt_money(Decimal("0.1") + Decimal("0.2")) == "0.30"
-    assert reports.competition_ranks([10, 7, 7, 3]) == [1, 2, 2, 4]
-    table = reports.markdown_table(
-        [reports.Col("对象"), reports.Col("金额", "money")], [["E1|110|202501", Decimal("5")]]
-    )
+    assert fmt_money(Decimal("41220")) == "41,220.00"
+    assert fmt_money(Decimal("0.1") + Decimal("0.2")) == "0.30"
+    assert competition_ranks([10, 7, 7, 3]) == [1, 2, 2, 4]
+    table = markdown_table([Col("对象"), Col("金额", "money")], [["E1|110|202501", Decimal("5")]])
     assert table.splitlines() == ["| 对象 | 金额 |", "|---|---:|", "| E1\\|110\\|202501 | 5.00 |"]
 
 
@@ -371,10 +381,14 @@ def test_every_report_runs_on_empty_sources(tmp_path):
     connect(db).close()
     out = tmp_path / "out"
     paths = [
-        *reports.monthly_self_check(register, db, "202511", out, as_of=dt.date(2025, 11, 30)),
-        *reports.supervision_report(register, db, 2025, 1, out, as_of=dt.date(2025, 6, 30)),
+        *reports.monthly_self_check(
+            register, db, "202511", out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 11, 30)
+        ),
+        *reports.supervision_report(
+            register, db, 2025, 1, out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 6, 30)
+        ),
         *reports.circulation(register, dt.date(2025, 11, 27), out),
-        *reports.yaoqing_statistics(register, 2025, 2, out, as_of=dt.date(2025, 12, 31)),
+        *reports.yaoqing_statistics(register, 2025, 2, out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)),
     ]
     assert all(p.exists() for p in paths)
     texts = {p.name: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".md"}

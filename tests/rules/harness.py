@@ -15,11 +15,11 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from pipelines import store
-from pipelines.normalize import POLARS_TYPES
+from pipelines.detect.engine import COMPARED_COLUMNS, detect_polars, detect_sql
 from pipelines.rules import BY_CODE
-from pipelines.rules.engine import COMPARED_COLUMNS, detect_polars, detect_sql
-from schemas.datasets import BY_NAME, DATASETS
+from pipelines.warehouse.append import append_frame
+from pipelines.warehouse.session import dataset_ddl
+from schemas.datasets import BY_NAME, DATASETS, POLARS_TYPES
 
 AS_OF = dt.date(2025, 12, 31)
 THRESHOLD = Decimal("100000.00")
@@ -64,8 +64,8 @@ def findings(
     con = duckdb.connect()
     try:
         for spec in DATASETS:
-            con.execute(store.dataset_ddl(spec))
-            store.append_frame(
+            con.execute(dataset_ddl(spec))
+            append_frame(
                 con,
                 spec.name,
                 frames[spec.name].with_columns(pl.lit("test.csv").alias("source_file"), pl.lit("t").alias("run_id")),

@@ -73,5 +73,5 @@ def test_finding_reads_like_an_analyst_would_write_it():
         "330100",
         P,
     )
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert len(rows) == 9 and rows[0]["payment_id"] == "P10" and rows[0]["amount"] == "4580.00"

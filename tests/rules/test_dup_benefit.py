@@ -92,7 +92,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
     payments += [pay("X07", "202507", "320.00", scheme="170"), pay("X09", "202509", "320.00", scheme="170")]
     row = findings("DUP_BENEFIT", {"benefit_payments": payments}).row(0, named=True)
     assert row["summary"] == "基本养老金2025年7月至2025年9月间2个所属期重复发放，共4笔，多发640.00元"
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert [r["payment_id"] for r in rows] == ["P07", "P09", "X07", "X09"]
     assert rows[2]["scheme"] == "170" and rows[2]["amount"] == "320.00" and rows[2]["period"] == "202507"
 

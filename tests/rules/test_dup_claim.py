@@ -127,6 +127,6 @@ def test_finding_reads_like_an_analyst_would_write_it():
     assert row["summary"] == (
         "2025年4月3日至2025年4月12日就诊的医保结算有1笔与在先结算重复（同一发票号码），统筹基金重复支付5,949.00元"
     )
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert [(r["claim_id"], r["role"]) for r in rows] == [("J1", "保留"), ("J2", "重复")]
     assert rows[1]["invoice_no"] == FULL_WIDTH_INV and rows[1]["fund_paid"] == "5949.00"

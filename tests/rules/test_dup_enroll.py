@@ -99,7 +99,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
     ]
     row = findings("DUP_ENROLL", {"enrollment": spells}).row(0, named=True)
     assert row["summary"] == "企业职工基本养老保险在330100与330200两地参保重叠150天（2025-02-01至2025-06-30）"
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert [r["enrollment_id"] for r in rows] == ["C1", "C2"]
     assert rows[0] == {
         "enrollment_id": "C1",

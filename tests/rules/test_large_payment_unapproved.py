@@ -110,7 +110,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
         rows["YW1"]["summary"] == "大额支付250,000.00元（标准100,000.00元）未经负责人审批：审批环节由AU01（稽核）办理"
     )
     assert rows["YW2"]["summary"] == "大额支付150,000.00元（标准100,000.00元）未经负责人审批：无审批环节"
-    evidence = json.loads(rows["YW1"]["evidence"])
+    evidence = json.loads(rows["YW1"]["evidence_rows"])
     assert [r["stage"] for r in evidence] == ["accept", "review", "approve", "pay"]
     assert evidence[2] == {
         "operated_at": "2025-03-05 15:00:00",

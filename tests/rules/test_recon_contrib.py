@@ -85,7 +85,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
         "单位DW330100900000（2025年3月，企业职工基本养老保险）：核定应缴43,236.93元，"
         "实缴入库41,896.93元（税票2张），差额1,340.00元"
     )
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert rows[0] == {
         "dataset": "contributions",
         "voucher_no": None,

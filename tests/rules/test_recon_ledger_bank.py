@@ -149,7 +149,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
     assert rows["bank:B9"]["summary"] == (
         "财政专户银行流水B9：2025年6月10日账号19330000001支88.00元，明细账无前后3日内同账户、同方向、同金额的记账"
     )
-    evidence = json.loads(rows["ledger:L2"]["evidence"])
+    evidence = json.loads(rows["ledger:L2"]["evidence_rows"])
     assert evidence == [
         {
             "side": "ledger",
@@ -177,7 +177,7 @@ def test_a_line_that_lost_its_match_names_the_winner():
     row = found.row(0, named=True)
     assert row["subject_id"] == "ledger:L1"
     assert row["summary"].endswith("；窗口内的B1已与其他记录配对")
-    assert json.loads(row["evidence"])[0]["matched_elsewhere"] == "B1"
+    assert json.loads(row["evidence_rows"])[0]["matched_elsewhere"] == "B1"
 
 
 def _greedy_reference(ledger_rows, bank_rows):

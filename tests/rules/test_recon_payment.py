@@ -99,7 +99,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
     assert rows["Q1"]["summary"] == (
         "Q1：银行回盘的发放流水号在待遇发放明细中不存在，已入账3,459.56元至账号6217330000000000001"
     )
-    evidence = json.loads(rows["F1"]["evidence"])
+    evidence = json.loads(rows["F1"]["evidence_rows"])
     assert [(e["dataset"], e["amount"], e["bank_account"], e["status"]) for e in evidence] == [
         ("bank_disbursements", "5334.10", "6217330000000000002", "success"),
         ("benefit_payments", "5434.10", ACCT, None),

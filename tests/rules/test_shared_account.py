@@ -86,7 +86,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
         "涉及9笔、共计13,500.00元"
     )
     assert (row["period_from"], row["period_to"], row["amount_at_risk"]) == ("202504", "202506", Decimal("13500.00"))
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert len(rows) == 9 and {r["person_id"] for r in rows} == {A, B, C}
     assert rows[0] == {
         "payment_id": "A4",

@@ -100,7 +100,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
         "不相容岗位混岗：OP01（经办）一人办理受理、支付；AD01（系统管理员）办理复核，业务金额12,345.60元"
     )
     assert row["region_code"] == "330100"
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert [r["stage"] for r in rows] == ["accept", "review", "recheck", "pay"]
     assert rows[2] == {
         "operated_at": "2025-03-05 11:00:00",

@@ -108,7 +108,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
     )
     assert row["summary"] == "2025年9月至2025年10月间2个月领取失业保险金期间仍有工资薪金申报，涉及2笔，共计3,842.18元"
     assert (row["region_code"], row["period_from"], row["period_to"]) == ("330100", "202509", "202510")
-    rows = json.loads(row["evidence"])
+    rows = json.loads(row["evidence_rows"])
     assert [r["payment_id"] for r in rows] == ["U10", "U9"]
     assert rows[1] == {
         "payment_id": "U9",

@@ -95,7 +95,7 @@ def test_finding_reads_like_an_analyst_would_write_it():
         None,
         None,
     )
-    assert json.loads(rows[ACCT]["evidence"]) == [
+    assert json.loads(rows[ACCT]["evidence_rows"]) == [
         {
             "txn_id": "T2",
             "txn_date": "2025-08-15",

@@ -1,0 +1,7 @@
+"""`python -m pipelines …` is `fundwatch …`."""
+
+import sys
+
+from pipelines.app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,42 @@
+"""`fundwatch`: the command line. The only place that parses arguments; every command is a module of
+`pipelines.app.commands` listed in `COMMANDS`.
+
+The settings are read from the environment once, here (`Settings.from_env`), and handed to the command.
+Exit statuses: 0 done, 1 done with bad input (`fundwatch run`), 2 usage error (a bad argument or setting),
+3 the database is held by a running job (`fundwatch runs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.app.commands import case, report, run, runs, serve, synth
+from pipelines.app.console import error
+from pipelines.app.settings import Settings, SettingsError
+
+COMMANDS = (run, case, report, runs, serve, synth)
+EXIT_USAGE = 2
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fundwatch", description="社保基金监督 nightly cross-checks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub, settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:
+        error(f"fundwatch: 设置无效 invalid setting: {err}")
+        return EXIT_USAGE
+    args = build_parser(settings).parse_args(argv)
+    return args.handler(args, settings)
+
+
+def console() -> None:
+    """Console-script entry point: the exit status is the command's."""
+    sys.exit(main())

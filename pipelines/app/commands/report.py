@@ -1,0 +1,56 @@
+"""`fundwatch report …`: the reports of the 四定一限 cycle, in Markdown and XLSX."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from pipelines.app import console
+from pipelines.app.settings import Settings
+from pipelines.cases.register import register_path_for
+
+NAME = "report"
+
+
+def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
+    report = sub.add_parser(NAME, help="定期报告 reports of the 四定一限 cycle (Markdown and XLSX)")
+    report.add_argument("--db", type=Path, default=settings.db, help="DuckDB file (read only)")
+    report.add_argument("--register", type=Path, default=None, help="case register, default beside the DuckDB file")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="folder for the report files")
+    report.set_defaults(handler=run)
+    kinds = report.add_subparsers(dest="report_kind", required=True)
+    monthly = kinds.add_parser("monthly", help="定期自查 monthly self-check")
+    monthly.add_argument("--month", required=True, help="YYYYMM")
+    half = kinds.add_parser("half-year", help="半年监督报告 (due end of June)")
+    half.add_argument("--year", type=int, required=True)
+    half.add_argument("--half", type=int, choices=(1, 2), default=1)
+    annual = kinds.add_parser("annual", help="年度监督报告 (due end of December)")
+    annual.add_argument("--year", type=int, required=True)
+    circulation = kinds.add_parser("circulation", help="定期通报 ranking of regions")
+    circulation.add_argument("--as-of", type=dt.date.fromisoformat, default=settings.today())
+    yaoqing = kinds.add_parser("yaoqing", help="要情统计 half-year statistics, zero report included")
+    yaoqing.add_argument("--year", type=int, required=True)
+    yaoqing.add_argument("--half", type=int, choices=(1, 2), required=True)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.cases import reports
+
+    register = args.register or register_path_for(args.db)
+    if not register.exists():
+        console.error(f"fundwatch report: 案件登记簿不存在 no case register at {register}")
+        return 2
+    kind, today = args.report_kind, settings.today()
+    if kind == "monthly":
+        paths = reports.monthly_self_check(register, args.db, args.month, args.out, today=today)
+    elif kind == "half-year":
+        paths = reports.supervision_report(register, args.db, args.year, args.half, args.out, today=today)
+    elif kind == "annual":
+        paths = reports.supervision_report(register, args.db, args.year, None, args.out, today=today)
+    elif kind == "circulation":
+        paths = reports.circulation(register, args.as_of, args.out)
+    else:
+        paths = reports.yaoqing_statistics(register, args.year, args.half, args.out, today=today)
+    console.write([f"报告 report: {path}" for path in paths])
+    return 0

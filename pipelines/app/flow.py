@@ -1,0 +1,222 @@
+"""The nightly Prefect flow: ingest every dataset of the inbox into DuckDB, detect, update the cases, publish.
+
+`nightly_run` is the flow. Its tasks:
+
+* `ingest_dataset`, one per dataset: that dataset's files, committed in groups of whole files
+  (`pipelines.ingest.load`);
+* `detect_rule`, one per rule of the registry: the rule over the staged datasets
+  (`pipelines.detect.engine`); rules share nothing, so a Dask task runner can spread them;
+* `merge_findings`: the run's findings merged into `suspects` (`pipelines.detect.findings`);
+* `sync_cases`: the case register (SQLite, `pipelines.cases.register`) brought up to the
+  findings, and its state mirrored back into the DuckDB file;
+
+and at the end the building copy is published: swapped in for the published file
+(`pipelines.warehouse.publication`). Tasks run one after another here: DuckDB has one writer, and
+Polars already uses both cores inside a task. Progress goes to the reporter the command set
+(`pipelines.app.progress`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+
+from pipelines.app import progress
+from pipelines.app.settings import Settings
+from pipelines.cases import nightly as cases
+from pipelines.detect import findings as found
+from pipelines.detect.engine import run_rule
+from pipelines.detect.stage import stage_datasets
+from pipelines.ingest.inbox import InboxFile, discover
+from pipelines.ingest.load import FileResult, ingest_files
+from pipelines.rules import BY_CODE, RULES
+from pipelines.warehouse import publication, runs
+from pipelines.warehouse.session import writer
+from pipelines.warehouse.views import create_views
+from schemas.datasets import DATASETS
+from schemas.suspects import empty_findings
+
+# Exit statuses of `fundwatch run`.
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1  # rows quarantined or files rejected; everything else was done
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # succeeded | bad_input
+    db: Path
+    results: list[FileResult]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.status == "succeeded" else EXIT_BAD_INPUT
+
+
+def crash_drill(point: str, crash_at: str | None) -> None:
+    """Fault injection for the crash-safety tests: die by SIGKILL at the named point of a run.
+
+    Only when the setting `crash_at` (FUNDWATCH_CRASH_AT) names this point; never set in production.
+    """
+    if crash_at == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@task(name="ingest-dataset", task_run_name="ingest-{dataset}", retries=1, retry_delay_seconds=5)
+def ingest_dataset(
+    building: Path, dataset: str, files: list[InboxFile], run_id: str, as_of: dt.date, memory_limit: str
+) -> list[FileResult]:
+    """Load every file of one dataset (committed in groups of files); a retry skips the groups committed."""
+    logger = get_run_logger()
+    shown = progress.current()
+    shown.dataset(dataset, len(files))
+    with writer(building, memory_limit=memory_limit) as con:
+        done = {
+            f
+            for (f,) in con.execute(
+                "SELECT file FROM ingested_files WHERE run_id = ? AND dataset = ?", [run_id, dataset]
+            ).fetchall()
+        }
+        # A retry of this task skips the files of the groups already committed.
+        results = ingest_files(con, [f for f in files if f.file not in done], run_id, as_of, on_rows=shown.rows)
+    for result in results:
+        if result.status == "rejected":
+            logger.error("拒收 rejected %s: %s", result.file, result.reason)
+        elif result.rows_quarantined:
+            loaded, quarantined = result.rows_loaded, result.rows_quarantined
+            logger.warning("%s: %d rows loaded, %d quarantined", result.file, loaded, quarantined)
+        else:
+            logger.info("%s: %s, %d rows", result.file, result.status, result.rows_loaded)
+    return results
+
+
+def group_by_dataset(files: list[InboxFile]) -> dict[str, list[InboxFile]]:
+    """Contract datasets first in contract order, then unknown folders (their files get rejected)."""
+    order = [d.name for d in DATASETS]
+    groups: dict[str, list[InboxFile]] = {}
+    for f in files:
+        groups.setdefault(f.dataset, []).append(f)
+    return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
+
+
+@task(name="detect-rule", task_run_name="detect-{rule_code}")
+def detect_rule(rule_code: str, stage: Path, as_of: dt.date, large_payment_threshold: Decimal) -> pl.DataFrame:
+    """One rule of the registry over the staged datasets."""
+    findings = run_rule(BY_CODE[rule_code], stage, as_of, large_payment_threshold)
+    get_run_logger().info("%s: %d findings", rule_code, findings.height)
+    progress.current().step(rule_code)
+    return findings
+
+
+@task(name="merge-findings")
+def merge_findings(building: Path, findings: list[pl.DataFrame], as_of: dt.date, run_id: str, memory_limit: str) -> int:
+    """The run's findings merged into `suspects`."""
+    with writer(building, memory_limit=memory_limit) as con:
+        found.merge_findings(con, pl.concat([empty_findings(), *findings]), as_of, run_id)
+    return sum(f.height for f in findings)
+
+
+@task(name="sync-cases")
+def sync_cases(building: Path, register: Path, as_of: dt.date, run_id: str, memory_limit: str) -> None:
+    """The register follows the findings; then the DuckDB file shows each case's status and deadline."""
+    with writer(building, memory_limit=memory_limit) as con:
+        cases.sync_run(con, register, as_of, run_id)
+
+
+def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> tuple[str, bool]:
+    """Detect and merge the findings, or carry them forward when nothing detection reads has changed.
+
+    Returns (detect_key, skipped). Inputs unchanged means: the same files in force, as_of, threshold
+    and rule code as the latest completed run (docs/adr/0009-ingest-throughput.md).
+    """
+    memory_limit, threshold = settings.duckdb_memory_limit, settings.large_payment_threshold
+    with writer(building, memory_limit=memory_limit) as con:
+        key = found.detect_key(con, as_of, threshold)
+        last = found.last_detect_key(con)
+        if last is not None and last[1] == key:
+            found.carry_forward(con, as_of, run_id)
+            message = "规则输入未变 detection inputs unchanged since run %s: findings carried forward"
+            get_run_logger().info(message, last[0])
+            return key, True
+        stage = building.parent / f".stage-{run_id}"
+        stage_datasets(con, stage)
+    try:
+        findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
+        merge_findings(building, findings, as_of, run_id, memory_limit)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return key, False
+
+
+class Phases:
+    """Seconds spent in each phase of a run, and the phase shown."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._name: str | None = None
+        self._started = time.monotonic()
+
+    def begin(self, name: str, total: int | None = None) -> None:
+        """Phase `name` starts (the one before ends), of `total` steps if known."""
+        self.end()
+        self._name, self._started = name, time.monotonic()
+        progress.current().phase(name, total)
+
+    def end(self) -> None:
+        if self._name is not None:
+            self.seconds[self._name] = time.monotonic() - self._started
+            self._name = None
+
+
+@flow(name="fundwatch-nightly", flow_run_name="nightly-{as_of}")
+def nightly_run(settings: Settings, as_of: dt.date) -> RunOutcome:
+    """One nightly run: ingest and validate every delivered file of the inbox, detect, update the cases, publish.
+
+    All work happens in a building copy of the DuckDB file; the published file is replaced only at the end,
+    atomically (`pipelines.warehouse.publication`). A run that fails publishes nothing but its own `failed`
+    row in `runs`.
+    """
+    db, inbox, memory_limit = settings.db, settings.inbox, settings.duckdb_memory_limit
+    started_at = dt.datetime.now()
+    run_id = runs.new_run_id(started_at)
+    phases = Phases()
+    phases.begin("prepare")
+    building = publication.start_building(db)
+    with writer(building, memory_limit=memory_limit) as con:
+        runs.start_run(con, run_id, as_of, str(inbox))
+    results: list[FileResult] = []
+    try:
+        crash_drill("started", settings.crash_at)
+        phases.begin("ingest")
+        for dataset, files in group_by_dataset(discover(inbox)).items():
+            results += ingest_dataset(building, dataset, files, run_id, as_of, memory_limit)
+            crash_drill(f"ingested:{dataset}", settings.crash_at)
+        phases.begin("rules", total=len(RULES))
+        key, skipped = detect(settings, building, run_id, as_of)
+        phases.end()
+        crash_drill("detected", settings.crash_at)
+        phases.begin("cases")
+        sync_cases(building, settings.register, as_of, run_id, memory_limit)
+        crash_drill("cases", settings.crash_at)
+        phases.begin("publish")
+        bad = any(r.status == "rejected" or r.rows_quarantined for r in results)
+        status = "bad_input" if bad else "succeeded"
+        with writer(building, memory_limit=memory_limit) as con:
+            create_views(con)
+            phases.end()
+            runs.finish_run(con, run_id, status, phases.seconds, key, skipped)
+        crash_drill("before_publish", settings.crash_at)
+        publication.publish(building, db, memory_limit=memory_limit)
+    except BaseException:
+        publication.publish_failed_run(db, run_id, as_of, str(inbox), started_at, memory_limit=memory_limit)
+        raise
+    return RunOutcome(run_id, status, db, results)

@@ -1,0 +1,126 @@
+"""The one typed settings object, read from the environment in one place, at the edge.
+
+The command line (`pipelines.app.cli`) and the scheduled flow (`pipelines.app.schedule`) call
+`Settings.from_env()` once and pass the settings (or the values they hold) down; nothing below the
+application shell reads the environment. This module is the only one that touches `os.environ`
+(besides `pipelines/__init__.py`, which turns Prefect's telemetry off before Prefect is imported).
+
+Environment variables (all optional):
+
+* ``FUNDWATCH_INBOX``  inbox folder (default: the bundled ``data_samples/``)
+* ``FUNDWATCH_DB``     DuckDB file (default: ``var/fundwatch.duckdb`` under the working folder)
+* ``FUNDWATCH_LARGE_PAYMENT_THRESHOLD``  yuan (大额支付审批限额), default the rule's 100,000.00
+* ``FUNDWATCH_DUCKDB_MEMORY_LIMIT``  DuckDB buffer pool limit, default 4GB
+* ``FUNDWATCH_TIMEZONE``  the office's time zone, default Asia/Shanghai: "today" of every command
+* ``FUNDWATCH_CRASH_AT``  fault injection for the crash-safety tests only: die at this point of a run
+* ``PREFECT_API_URL``  the Prefect server a schedule is served against (`fundwatch serve --no-server`)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipelines.cases.register import register_path_for
+from pipelines.rules.large_payment_unapproved import DEFAULT_THRESHOLD
+from pipelines.warehouse.session import DEFAULT_MEMORY_LIMIT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+INBOX = "FUNDWATCH_INBOX"
+DB = "FUNDWATCH_DB"
+THRESHOLD = "FUNDWATCH_LARGE_PAYMENT_THRESHOLD"
+MEMORY_LIMIT = "FUNDWATCH_DUCKDB_MEMORY_LIMIT"
+TIMEZONE = "FUNDWATCH_TIMEZONE"
+CRASH_AT = "FUNDWATCH_CRASH_AT"
+PREFECT_API_URL = "PREFECT_API_URL"
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox: Path
+    db: Path
+    large_payment_threshold: Decimal = DEFAULT_THRESHOLD
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
+    timezone: str = DEFAULT_TIMEZONE
+    crash_at: str | None = None  # never set in production
+    prefect_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        settings = cls(
+            inbox=Path(env.get(INBOX, PROJECT_ROOT / "data_samples")),
+            db=Path(env.get(DB, Path.cwd() / "var" / "fundwatch.duckdb")),
+            large_payment_threshold=_money(THRESHOLD, env.get(THRESHOLD)) or DEFAULT_THRESHOLD,
+            duckdb_memory_limit=env.get(MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT,
+            timezone=env.get(TIMEZONE) or DEFAULT_TIMEZONE,
+            crash_at=env.get(CRASH_AT) or None,
+            prefect_api_url=env.get(PREFECT_API_URL) or None,
+        )
+        settings.zone()  # an unknown time zone fails here, naming the variable
+        return settings
+
+    def replace(self, **changes: object) -> Settings:
+        """These settings with some values overridden (a command's options)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def register(self) -> Path:
+        """The case register beside the DuckDB file."""
+        return register_path_for(self.db)
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise SettingsError(f"{TIMEZONE}: unknown time zone {self.timezone!r}") from err
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """Today in the office's time zone: the default date of every command and of a scheduled run."""
+        return (now or dt.datetime.now(dt.UTC)).astimezone(self.zone()).date()
+
+    def environment(self) -> dict[str, str]:
+        """The variables that give these settings to a child process (paths made absolute)."""
+        env = {
+            INBOX: str(self.inbox.resolve()),
+            DB: str(self.db.resolve()),
+            THRESHOLD: str(self.large_payment_threshold),
+            MEMORY_LIMIT: self.duckdb_memory_limit,
+            TIMEZONE: self.timezone,
+        }
+        if self.prefect_api_url:
+            env[PREFECT_API_URL] = self.prefect_api_url
+        return env
+
+    def export(self) -> None:
+        """Put `environment()` into this process's environment, for the child processes it starts
+        without an environment of their own (Prefect's runner starts each flow run as one)."""
+        os.environ.update(self.environment())
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with some variables set: for a child process (a Prefect server)."""
+    return {**os.environ, **overrides}
+
+
+def _money(name: str, text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation as err:
+        raise SettingsError(f"{name}: not an amount of yuan: {text!r}") from err
+    if not value.is_finite() or value <= 0:
+        raise SettingsError(f"{name}: must be a positive amount of yuan, got {text!r}")
+    return value

@@ -1,0 +1,124 @@
+"""The one way to open the warehouse: a writer on the building copy, a reader on the published file.
+
+* `writer(path)`  read-write session; creates the schema (sql/ddl/ and one table per dataset of
+                  `schemas.datasets`) if missing. Only a run opens one, and only on its building copy
+                  (`pipelines.warehouse.publication`): the published file is never opened for writing.
+* `reader(path)`  read-only session on the published file; never takes the writer's lock, so it opens
+                  while a run builds its next state (ADR 0008). A file held for writing by another
+                  process raises `WarehouseBusy`; a missing file, `FileNotFoundError`.
+* `transaction(con)`  BEGIN … COMMIT, rolled back on any error; `Transaction.commit()` commits what is
+                  done and goes on in a new transaction (ingestion commits in groups of files).
+
+Every session is closed when its block ends, also on error. DuckDB's buffer pool may otherwise grow to
+80% of the machine; the rest is Polars'. Every connection of a process to one file must ask for the same
+configuration, so the memory limit comes from the one `Settings` object and is passed down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from pipelines.warehouse.sql import SQL_DIR
+from schemas.datasets import DATASETS, DUCKDB_TYPES, Dataset
+
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+# Every dataset row carries where it came from: the file, its line there, and the run that loaded it.
+LINEAGE_COLUMNS = ("source_file", "source_line", "run_id")
+
+
+class WarehouseBusy(RuntimeError):
+    """The file is held for writing by another process (DuckDB's file lock)."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        self.path = path
+        super().__init__(
+            f"数据库文件正被其他进程写入 the database file {path} is locked by another process "
+            f"(probably a running nightly job); try again when it has finished. ({cause})"
+        )
+
+
+def dataset_ddl(spec: Dataset) -> str:
+    # Identifiers come from the fixed contract spec, never from input data.
+    cols = [f'    "{c.name}" {DUCKDB_TYPES[c.kind]}' for c in spec.columns]
+    cols += ['    "source_file" VARCHAR NOT NULL', '    "source_line" BIGINT', '    "run_id" VARCHAR NOT NULL']
+    return f'CREATE TABLE IF NOT EXISTS "{spec.name}" (\n' + ",\n".join(cols) + "\n);"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    for spec in DATASETS:
+        con.execute(dataset_ddl(spec))
+
+
+def connect(
+    path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
+    """A connection the caller closes; prefer `writer()` / `reader()`, which close it for you."""
+    config = {"memory_limit": memory_limit}
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), config=config)
+        try:
+            ensure_schema(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+    if not path.exists():
+        raise FileNotFoundError(f"数据库文件不存在 database file not found: {path}")
+    try:
+        return duckdb.connect(str(path), read_only=True, config=config)
+    except duckdb.IOException as err:
+        if "lock" in str(err).lower():
+            raise WarehouseBusy(path, err) from err
+        raise
+
+
+@contextlib.contextmanager
+def writer(path: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write session (schema ensured) on a building copy; closed when the block ends."""
+    con = connect(path, memory_limit=memory_limit)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def reader(path: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only session on a published file; closed when the block ends."""
+    con = connect(path, read_only=True, memory_limit=memory_limit)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+class Transaction:
+    """An open transaction of `transaction()`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def commit(self) -> None:
+        """Commit what is done so far and go on in a new transaction."""
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN TRANSACTION")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Transaction]:
+    """BEGIN; COMMIT when the block ends, ROLLBACK if it raises (anything, KeyboardInterrupt included)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield Transaction(con)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
