@@ -68,7 +68,7 @@ def findings_schema(rule_codes: tuple[str, ...]):
 def validate_findings(frame: pl.DataFrame, rule_codes: Iterable[str]) -> pl.DataFrame:
     """Raise if findings leave the suspects shape or name a rule other than `rule_codes`.
 
-    A rule bug must never publish quietly. The caller says which rules made `frame` (the engine:
+    A rule bug must never reach `suspects` quietly. The caller says which rules made `frame` (the engine:
     the one rule it ran), so this module needs no rule registry.
     """
     return findings_schema(tuple(sorted(set(rule_codes)))).validate(frame)

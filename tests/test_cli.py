@@ -33,6 +33,9 @@ def test_run_reports_rejected_files_and_exits_non_zero_then_a_rerun_changes_noth
     assert "死亡信息 death_records" in first.stdout
     assert "拒收文件 rejected files (1)" in first.stdout
     assert "death_records/broken.csv" in first.stdout and "death_date" in first.stdout
+    # not a terminal: the progress of the run as plain lines on stderr, a line per phase and dataset
+    assert "-- 载入 ingest" in first.stderr and "death_records: 2 个文件 files" in first.stderr
+    assert "-- 规则 rules" in first.stderr and "-- 发布 publish" in first.stderr
 
     second = fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-11-28")
     assert second.returncode == 1  # the broken file is still broken, and still named

@@ -219,4 +219,6 @@ def nightly_run(settings: Settings, as_of: dt.date) -> RunOutcome:
     except BaseException:
         publication.publish_failed_run(db, run_id, as_of, str(inbox), started_at, memory_limit=memory_limit)
         raise
+    finally:
+        progress.current().close()  # before Prefect logs the end of the flow run
     return RunOutcome(run_id, status, db, results)

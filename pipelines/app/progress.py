@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ class RunProgress:
         """One step of the current phase is done (a rule)."""
 
     def close(self) -> None:
-        """The run is over (or failed): take the display down."""
+        """The run's work is over (or failed): take the display down. May be called more than once."""
 
 
 class PlainProgress(RunProgress):
@@ -77,8 +78,20 @@ class PlainProgress(RunProgress):
             self._line(f"   {dataset}: {self.done:,} 行 rows")
 
 
+def _prefect_console_handlers() -> list[logging.Handler]:
+    """Prefect's console log handlers (they print with a rich console of their own)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    return list({id(h): h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}.values())
+
+
 class LiveProgress(RunProgress):
-    """A live display on a terminal: one line for the phase, one for the dataset or rule in progress."""
+    """A live display on a terminal: one line for the phase, one for the dataset or rule in progress.
+
+    While it is shown, Prefect's console log lines are printed through the display's console, so they
+    scroll above it instead of tearing it.
+    """
 
     def __init__(self, out: TextIO) -> None:
         self.display = Progress(
@@ -90,12 +103,19 @@ class LiveProgress(RunProgress):
             console=console(out),
             transient=True,
         )
-        self.display.start()
+        self.started = False
+        self.borrowed: list[tuple[logging.Handler, object]] = []  # Prefect handlers and their own consoles
         self.phase_task = None
         self.detail_task = None
         self.rows_done = 0
 
     def phase(self, name: str, total: int | None = None) -> None:
+        if not self.started:  # shown from the first phase on, not while Prefect starts
+            self.display.start()
+            self.started = True
+            self.borrowed = [(h, h.console) for h in _prefect_console_handlers()]
+            for handler, _ in self.borrowed:
+                handler.console = self.display.console
         for task in (self.phase_task, self.detail_task):
             if task is not None:
                 self.display.remove_task(task)
@@ -119,7 +139,11 @@ class LiveProgress(RunProgress):
             self.display.update(self.phase_task, description=f"{PHASES['rules']} · {what}")
 
     def close(self) -> None:
-        self.display.stop()
+        if self.started:
+            self.display.stop()
+            self.started = False
+            for handler, own in self.borrowed:
+                handler.console = own
 
 
 _SILENT = RunProgress()

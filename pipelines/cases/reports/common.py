@@ -11,15 +11,32 @@ from decimal import Decimal
 from typing import Any
 
 from pipelines.cases.reports.document import Chart, Col, Table
+from pipelines.cases.severity import CASE, MAJOR_CASE
 from pipelines.present.labels import CASE_STATUSES, rule_name, rule_sort_key, status_label
 from pipelines.present.masking import shown_subject
 from pipelines.present.money import ZERO
 
 STATUSES = ("open", "under_verification", "confirmed", "dismissed", "rectified")
 UNRESOLVED = ("open", "under_verification", "confirmed")  # 未结: not yet dismissed or rectified
-SEVERITIES = ("要情", "重大要情")
+SEVERITIES = (CASE, MAJOR_CASE)
 TOTAL = "合计"
 NO_REGION = "未指定 none"  # a case whose finding names no pooling region (e.g. an unregistered account)
+
+# Count and amount per severity (要情, 重大要情), then both together: the columns of `severity_cells`.
+SEVERITY_COLUMNS = [
+    *(col for severity in SEVERITIES for col in (Col(f"{severity}件数", "int"), Col(f"{severity}金额（元）", "money"))),
+    Col("合计件数", "int"),
+    Col("合计金额（元）", "money"),
+]
+
+
+def severity_cells(members: list[dict[str, Any]]) -> list[Any]:
+    """Count and exact amount of the cases of each severity, then of all of them (`SEVERITY_COLUMNS`)."""
+    out: list[Any] = []
+    for severity in SEVERITIES:
+        chosen = [c for c in members if c["severity"] == severity]
+        out += [len(chosen), sum_amount(chosen)]
+    return out + [len(members), sum_amount(members)]
 
 
 def tally(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any], amount: str = "amount"):

@@ -14,12 +14,13 @@ from typing import Any
 
 from pipelines.cases import register as case_register
 from pipelines.cases.reports.common import (
-    SEVERITIES,
+    SEVERITY_COLUMNS,
     TOTAL,
     UNRESOLVED,
     data_quality_line,
     first_per_case,
     rule_table,
+    severity_cells,
     sum_amount,
     tally,
 )
@@ -240,29 +241,15 @@ def _disposal_blocks(confirmed, dismissed, rectified, cases) -> list[str | Table
     if confirmed:
         rules = sorted({c["rule"] for c in confirmed}, key=rule_sort_key)
 
-        def cells(rule: str | None) -> list[Any]:
-            out: list[Any] = []
-            for severity in SEVERITIES:
-                members = [c for c in confirmed if c["severity"] == severity and rule in (None, c["rule"])]
-                out += [len(members), sum_amount(members)]
-            members = [c for c in confirmed if rule in (None, c["rule"])]
-            return out + [len(members), sum_amount(members)]
-
         blocks.append(
             Table(
                 title="确认违规案件（按规则、要情等级）confirmed by rule and severity",
-                columns=[
-                    Col("规则 rule"),
-                    Col("规则名称"),
-                    Col("要情件数", "int"),
-                    Col("要情金额（元）", "money"),
-                    Col("重大要情件数", "int"),
-                    Col("重大要情金额（元）", "money"),
-                    Col("合计件数", "int"),
-                    Col("合计金额（元）", "money"),
+                columns=[Col("规则 rule"), Col("规则名称"), *SEVERITY_COLUMNS],
+                rows=[
+                    [rule, rule_name(rule), *severity_cells([c for c in confirmed if c["rule"] == rule])]
+                    for rule in rules
                 ],
-                rows=[[rule, rule_name(rule), *cells(rule)] for rule in rules],
-                total=[TOTAL, "", *cells(None)],
+                total=[TOTAL, "", *severity_cells(confirmed)],
                 chart=Chart("确认违规金额（按规则、要情等级）", category=1, values=(3, 5), stacked=True),
             )
         )

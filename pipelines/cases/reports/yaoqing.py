@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cases import register as case_register
-from pipelines.cases.reports.common import SEVERITIES, TOTAL, sum_amount
+from pipelines.cases.reports.common import SEVERITIES, SEVERITY_COLUMNS, TOTAL, severity_cells, sum_amount
 from pipelines.cases.reports.document import Chart, Col, Document, Section, Table
 from pipelines.cases.reports.output import write_report
 from pipelines.cases.reports.sources import between, cases_at, half_bounds
@@ -73,21 +73,6 @@ def yaoqing_document(
         )
         return Document(title=f"社会保险基金要情统计（{label}）——零报告", meta=meta, sections=[zero])
 
-    def severity_cells(members: list[dict[str, Any]]) -> list[Any]:
-        out: list[Any] = []
-        for severity in SEVERITIES:
-            chosen = [c for c in members if c["severity"] == severity]
-            out += [len(chosen), sum_amount(chosen)]
-        return out + [len(members), sum_amount(members)]
-
-    severity_cols = [
-        Col("要情件数", "int"),
-        Col("要情金额（元）", "money"),
-        Col("重大要情件数", "int"),
-        Col("重大要情金额（元）", "money"),
-        Col("合计件数", "int"),
-        Col("合计金额（元）", "money"),
-    ]
     counts = Counter(c["severity"] for c in yaoqing)
     s1 = Section(
         "一、总体情况（Overview）",
@@ -101,7 +86,7 @@ def yaoqing_document(
         "二、按规则统计（By rule）",
         [
             Table(
-                columns=[Col("规则 rule"), Col("规则名称"), *severity_cols],
+                columns=[Col("规则 rule"), Col("规则名称"), *SEVERITY_COLUMNS],
                 rows=[
                     [rule, rule_name(rule), *severity_cells([c for c in yaoqing if c["rule"] == rule])]
                     for rule in rules
@@ -116,7 +101,7 @@ def yaoqing_document(
         "三、按统筹区统计（By region）",
         [
             Table(
-                columns=[Col("统筹区 region"), *severity_cols],
+                columns=[Col("统筹区 region"), *SEVERITY_COLUMNS],
                 rows=[[region, *severity_cells([c for c in yaoqing if c["region"] == region])] for region in regions],
                 total=[TOTAL, *severity_cells(yaoqing)],
                 chart=Chart("要情件数（按统筹区）", category=0, values=(1, 3), stacked=True),
