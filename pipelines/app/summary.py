@@ -17,7 +17,7 @@ from rich.console import RenderableType
 from pipelines.app.console import Column, table
 from pipelines.app.flow import RunOutcome, nightly_run
 from pipelines.app.settings import Settings
-from pipelines.present.labels import RUN_STATUSES, status_meaning
+from pipelines.present.labels import FILE_STATUSES, RUN_STATUSES, rule_label, status_label, status_meaning
 from pipelines.present.money import fmt_money
 from pipelines.rules import RULES
 from pipelines.warehouse.session import reader
@@ -55,9 +55,7 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
         Column("文件 files", numeric=True),
         Column("载入行 rows loaded", numeric=True),
         Column("隔离行 quarantined", numeric=True),
-        Column("拒收 rejected", numeric=True),
-        Column("跳过 skipped", numeric=True),
-        Column("替换 replaced", numeric=True),
+        *(Column(status_label(FILE_STATUSES, s), numeric=True) for s in ("rejected", "skipped", "replaced")),
     ]
     out: Lines = [
         f"fundwatch 运行 run {run_id}  数据日期 as of {as_of}  状态 status: {status_meaning(RUN_STATUSES, status)}",
@@ -88,7 +86,7 @@ def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
     for rule in RULES:
         _, _, n, new, amount = found.get(rule.code, (rule.code, rule.name_zh, 0, 0, Decimal("0")))
         total_n, total_new, total_amount = total_n + n, total_new + new, total_amount + amount
-        cells.append([f"{rule.name_zh} {rule.code}", f"{n:,}", f"{new:,}", fmt_money(amount)])
+        cells.append([rule_label(rule.code), f"{n:,}", f"{new:,}", fmt_money(amount)])
     cells.append(["合计 total", f"{total_n:,}", f"{total_new:,}", fmt_money(total_amount)])
     columns = [
         Column("规则 rule"),

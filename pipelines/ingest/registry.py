@@ -11,8 +11,6 @@ import datetime as dt
 
 import duckdb
 
-FILE_STATUSES = ("loaded", "skipped", "replaced", "rejected")
-
 
 def file_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> str | None:
     """sha256 of the version of (dataset, file) whose rows are in force, if any."""

@@ -14,8 +14,6 @@ import duckdb
 
 from pipelines.warehouse.sql import read_sql
 
-RUN_STATUSES = ("running", "succeeded", "bad_input", "failed")
-
 
 def new_run_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -61,13 +59,6 @@ def finish_run(
             "finished_at": dt.datetime.now(),
         },
     )
-
-
-def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, object] | None:
-    """The `runs` row of one run, by column name."""
-    relation = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
-    row = relation.fetchone()
-    return None if row is None else dict(zip([d[0] for d in relation.description], row, strict=True))
 
 
 def history(con: duckdb.DuckDBPyConnection, limit: int) -> tuple[int, list[dict[str, object]]]:
