@@ -41,7 +41,7 @@ STEPS = (
     "remove_file_rows",
     "stage_datasets",
     "run_rule",
-    "publish_suspects",
+    "merge_findings",
     "sync_run",
     "create_views",
     "publish",

@@ -147,9 +147,10 @@ def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> t
             message = "规则输入未变 detection inputs unchanged since run %s: findings carried forward"
             get_run_logger().info(message, last[0])
             return key, True
-        stage = building.parent / f".stage-{run_id}"
-        stage_datasets(con, stage)
+    stage = building.parent / f".stage-{run_id}"
     try:
+        with writer(building, memory_limit=memory_limit) as con:
+            stage_datasets(con, stage)
         findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
         merge_findings(building, findings, as_of, run_id, memory_limit)
     finally:

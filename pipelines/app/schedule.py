@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pipelines.app.settings import Settings
+from pipelines.app.settings import DEFAULT_TIMEZONE, Settings
 
 DEPLOYMENT_NAME = "fundwatch-nightly"
 FLOW_NAME = "fundwatch-nightly"  # the deployment's full name is fundwatch-nightly/fundwatch-nightly
 CRON = "0 2 * * *"
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = DEFAULT_TIMEZONE  # the office's; `Settings.timezone` when served
 
 
 def _flow_run_name() -> str:
@@ -90,14 +90,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_deployment():
-    """The deployment: cron 0 2 * * * in Asia/Shanghai, entry point by module path (pipelines is installed)."""
+def build_deployment(timezone: str = TIMEZONE):
+    """The deployment: cron 0 2 * * * in the office's time zone (Asia/Shanghai), entry point by module path
+    (pipelines is installed). The same zone gives a scheduled run its data date (`Settings.today`)."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     return __getattr__("scheduled_nightly").to_deployment(
         name=DEPLOYMENT_NAME,
-        schedule=Cron(CRON, timezone=TIMEZONE),
+        schedule=Cron(CRON, timezone=timezone),
         entrypoint_type=EntrypointType.MODULE_PATH,
         description="fundwatch nightly run, 02:00 Asia/Shanghai (每晚运行)",
         tags=["fundwatch"],
@@ -122,4 +123,4 @@ def serve_nightly(settings: Settings, limit: int = 1) -> None:
         )
     settings.export()
     with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):  # Prefect read its settings
-        serve(build_deployment(), limit=limit)
+        serve(build_deployment(settings.timezone), limit=limit)

@@ -14,7 +14,7 @@ serialised by SQLite and neither can overwrite the other; every change appends a
 (who, when, from what to what, why).
 
 A nightly run `sync_findings`: a finding seen for the first time opens a case; one seen again is
-refreshed (amount, evidence, last_seen) and keeps everything recorded; one that stopped firing is
+refreshed (amount, summary, last_seen) and keeps everything recorded; one that stopped firing is
 marked `firing = 0`, never erased. A rectified case whose finding fires again with more money or later
 months than were rectified is reopened as a recurrence (整改后再次发生); the same finding over the same,
 already rectified rows (they stay in the extracts) leaves it rectified.

@@ -2,8 +2,10 @@
 
 The one masking function is `mask_id`: all but the first 6 and last 4 characters starred,
 330102********1234 — a reader can still tell two IDs of one region apart, and nobody can rebuild one.
-Exports, reports and the terminal mask by default; showing an ID in full is an explicit choice of the
-caller (e.g. `fundwatch case export --no-mask`).
+The checklist export and the reports mask by default; showing an ID in full is an explicit choice of the
+caller (`fundwatch case export --no-mask`). Not yet everywhere a person reads: `case list` / `case show` and
+the analyst views show IDs, and the checklist shows a SHARED_ACCOUNT subject (a personal account) in full —
+one masking policy everywhere is issue 12's.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from pipelines.warehouse.runs import record_failed_run
-from pipelines.warehouse.session import DEFAULT_MEMORY_LIMIT, writer
+from pipelines.warehouse.session import writer
 
 
 def building_path(db: Path) -> Path:
@@ -46,7 +46,7 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def publish(building: Path, db: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+def publish(building: Path, db: Path, *, memory_limit: str) -> None:
     """Checkpoint the building file and swap it in for the published one."""
     with writer(building, memory_limit=memory_limit) as con:
         con.execute("CHECKPOINT")
@@ -64,7 +64,7 @@ def publish_failed_run(
     inbox: str,
     started_at: dt.datetime,
     *,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str,
 ) -> None:
     """Record a failed run in the published file, its data otherwise unchanged (same swap, from a fresh copy)."""
     building = start_building(db)

@@ -37,8 +37,8 @@ class WarehouseBusy(RuntimeError):
     def __init__(self, path: Path, cause: Exception) -> None:
         self.path = path
         super().__init__(
-            f"数据库文件正被其他进程写入 the database file {path} is locked by another process "
-            f"(probably a running nightly job); try again when it has finished. ({cause})"
+            f"数据库文件正被其他进程写入（可能是正在运行的夜间任务），请稍后再试。The database file {path} is locked "
+            f"by another process (probably a running nightly job); try again when it has finished. ({cause})"
         )
 
 
@@ -59,7 +59,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def connect(
     path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
 ) -> duckdb.DuckDBPyConnection:
-    """A connection the caller closes; prefer `writer()` / `reader()`, which close it for you."""
+    """A connection the caller closes (tests, tools); the product uses `writer()` / `reader()`, which close it
+    for you and take the memory limit from the settings, never from a default."""
     config = {"memory_limit": memory_limit}
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def connect(
 
 
 @contextlib.contextmanager
-def writer(path: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: Path, *, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write session (schema ensured) on a building copy; closed when the block ends."""
     con = connect(path, memory_limit=memory_limit)
     try:
@@ -91,7 +92,7 @@ def writer(path: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[
 
 
 @contextlib.contextmanager
-def reader(path: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+def reader(path: Path, *, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only session on a published file; closed when the block ends."""
     con = connect(path, read_only=True, memory_limit=memory_limit)
     try:

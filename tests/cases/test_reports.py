@@ -37,6 +37,7 @@ from pipelines.warehouse.session import connect
 
 SCHEMA = Path(__file__).resolve().parents[2] / "sql" / "cases" / "001_cases.sql"
 PERSON = "330102198001011234"
+MEMORY = "1GB"  # DuckDB's memory limit, from the settings in the product
 
 CASES = [
     # suspect_id, rule, subject_id, region, amount, status, first_seen, assigned_on, due_date,
@@ -204,7 +205,9 @@ def section(markdown: str, heading: str) -> str:
 
 def test_monthly_self_check(register, db, tmp_path):
     before = (sha256(register), sha256(db))
-    paths = reports.monthly_self_check(register, db, "202511", tmp_path / "out", today=dt.date(2026, 11, 27))
+    paths = reports.monthly_self_check(
+        register, db, "202511", tmp_path / "out", today=dt.date(2026, 11, 27), memory_limit=MEMORY
+    )
     assert [p.name for p in paths] == ["自查报告_202511.md", "自查报告_202511.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
 
@@ -247,7 +250,7 @@ def test_monthly_self_check(register, db, tmp_path):
 
 def test_monthly_self_check_rejects_a_bad_month(register, db, tmp_path):
     with pytest.raises(ValueError, match="YYYYMM"):
-        reports.monthly_self_check(register, db, "2025-11", tmp_path, today=dt.date(2026, 11, 27))
+        reports.monthly_self_check(register, db, "2025-11", tmp_path, today=dt.date(2026, 11, 27), memory_limit=MEMORY)
 
 
 # ---- 定期报告 ------------------------------------------------------------------------------------
@@ -255,7 +258,7 @@ def test_monthly_self_check_rejects_a_bad_month(register, db, tmp_path):
 
 def test_half_year_supervision_report(register, db, tmp_path):
     paths = reports.supervision_report(
-        register, db, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+        register, db, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 12, 31)
     )
     assert [p.name for p in paths] == ["监督报告_2025H2.md", "监督报告_2025H2.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
@@ -299,7 +302,14 @@ def test_half_year_supervision_report(register, db, tmp_path):
 
 def test_annual_report_file_name_and_period(register, db, tmp_path):
     paths = reports.supervision_report(
-        register, db, 2025, None, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+        register,
+        db,
+        2025,
+        None,
+        tmp_path,
+        today=dt.date(2026, 11, 27),
+        memory_limit=MEMORY,
+        as_of=dt.date(2025, 12, 31),
     )
     assert paths[0].name == "监督报告_2025年度.md"
     md = paths[0].read_text(encoding="utf-8")
@@ -382,10 +392,10 @@ def test_every_report_runs_on_empty_sources(tmp_path):
     out = tmp_path / "out"
     paths = [
         *reports.monthly_self_check(
-            register, db, "202511", out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 11, 30)
+            register, db, "202511", out, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 11, 30)
         ),
         *reports.supervision_report(
-            register, db, 2025, 1, out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 6, 30)
+            register, db, 2025, 1, out, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 6, 30)
         ),
         *reports.circulation(register, dt.date(2025, 11, 27), out),
         *reports.yaoqing_statistics(register, 2025, 2, out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)),

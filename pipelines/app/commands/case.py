@@ -130,6 +130,9 @@ def cmd_show(con, args: argparse.Namespace) -> int:
     if frame.is_empty():
         raise reg.CaseError(f"没有这个疑点 no such case: {args.suspect_id}")
     case = _shown_status(frame).row(0, named=True)
+    for money in ("amount_at_risk", "recovered_amount"):
+        if case[money] is not None:
+            case[money] = fmt_money(Decimal(case[money]))
     lines: list = [f"{key:>18}: {value}" for key, value in case.items() if value is not None]
     history = [
         [e["at"], e["actor"], e["action"], f"{e['from_status'] or '-'} -> {e['to_status'] or '-'}", e["reason"]]

@@ -41,13 +41,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not register.exists():
         console.error(f"fundwatch report: 案件登记簿不存在 no case register at {register}")
         return 2
-    kind, today = args.report_kind, settings.today()
+    kind, today, memory_limit = args.report_kind, settings.today(), settings.duckdb_memory_limit
     if kind == "monthly":
-        paths = reports.monthly_self_check(register, args.db, args.month, args.out, today=today)
+        paths = reports.monthly_self_check(
+            register, args.db, args.month, args.out, today=today, memory_limit=memory_limit
+        )
     elif kind == "half-year":
-        paths = reports.supervision_report(register, args.db, args.year, args.half, args.out, today=today)
+        paths = reports.supervision_report(
+            register, args.db, args.year, args.half, args.out, today=today, memory_limit=memory_limit
+        )
     elif kind == "annual":
-        paths = reports.supervision_report(register, args.db, args.year, None, args.out, today=today)
+        paths = reports.supervision_report(
+            register, args.db, args.year, None, args.out, today=today, memory_limit=memory_limit
+        )
     elif kind == "circulation":
         paths = reports.circulation(register, args.as_of, args.out)
     else:

@@ -28,7 +28,7 @@ from pipelines.cases.reports.sources import (
     events_between,
     month_bounds,
 )
-from pipelines.present.labels import rule_name
+from pipelines.present.labels import CASE_STATUSES, rule_name, status_label
 from pipelines.present.money import fmt_money
 from pipelines.warehouse import session
 
@@ -40,20 +40,21 @@ def monthly_self_check(
     out_dir: Path,
     *,
     today: dt.date,
+    memory_limit: str,
     top_n: int = 20,
     as_of: dt.date | None = None,
 ) -> list[Path]:
     """定期自查报告 for a month "YYYYMM": `自查报告_YYYYMM.md` and `.xlsx`; returns both paths.
 
     `today` is the command's day (Asia/Shanghai): the cut-off day is the month's last day, or `today`
-    if earlier, unless `as_of` is given.
+    if earlier, unless `as_of` is given. `memory_limit` is DuckDB's, from the settings.
     """
     first, last = month_bounds(month)
     cutoff = cutoff_day(last, as_of, today)
     with case_register.reader(register) as con:
         cases = cases_at(con, cutoff)
         events = events_between(con, first, cutoff)
-    with session.reader(db) as con:
+    with session.reader(db, memory_limit=memory_limit) as con:
         runs = duck_rows(con, "runs_between.sql", {"date_from": first, "date_to": cutoff})
     doc = monthly_document(month, first, cutoff, cases, events, runs, top_n=top_n)
     return write_report(doc, out_dir, f"自查报告_{month}")
@@ -106,9 +107,9 @@ def monthly_document(
         Table(
             columns=[Col("事项"), Col("件数", "int"), Col("涉及金额（元）", "money"), Col("追回金额（元）", "money")],
             rows=[
-                ["确认违规 confirmed", len(confirmed), sum_amount(confirmed), None],
-                ["排除 dismissed", len(dismissed), sum_amount(dismissed), None],
-                ["已整改 rectified", len(rectified), sum_amount(rectified), recovered_month],
+                [status_label(CASE_STATUSES, "confirmed"), len(confirmed), sum_amount(confirmed), None],
+                [status_label(CASE_STATUSES, "dismissed"), len(dismissed), sum_amount(dismissed), None],
+                [status_label(CASE_STATUSES, "rectified"), len(rectified), sum_amount(rectified), recovered_month],
             ],
         )
     )

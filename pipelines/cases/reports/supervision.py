@@ -57,12 +57,13 @@ def supervision_report(
     out_dir: Path,
     *,
     today: dt.date,
+    memory_limit: str,
     as_of: dt.date | None = None,
 ) -> list[Path]:
     """定期报告: half-year (half=1 or 2) or annual (half=None) `监督报告_2025H1` / `监督报告_2025年度`.
 
     `today` is the command's day (Asia/Shanghai): the cut-off day is the period's last day, or `today`
-    if earlier, unless `as_of` is given.
+    if earlier, unless `as_of` is given. `memory_limit` is DuckDB's, from the settings.
     """
     first, last = half_bounds(year, half)
     cutoff = cutoff_day(last, as_of, today)
@@ -71,7 +72,7 @@ def supervision_report(
     with case_register.reader(register) as con:
         cases = cases_at(con, cutoff)
         events = events_between(con, first, cutoff)
-    with session.reader(db) as con:
+    with session.reader(db, memory_limit=memory_limit) as con:
         fund = {
             "benefits": duck_rows(con, "fund_benefits.sql", periods),
             "paid": duck_rows(con, "fund_persons_paid.sql", periods)[0],
