@@ -11,6 +11,7 @@ quarantine with the failed check translated into words by `describe_failure`.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
@@ -22,8 +23,29 @@ from schemas.datasets import BY_NAME, POLARS_TYPES, Column, code_sets
 EARLIEST_PLAUSIBLE_DATE = dt.date(1900, 1, 1)
 LATEST_PLAUSIBLE_DATE = dt.date(2099, 12, 31)
 
+# The plausible window of dates and periods around a run's data date (`DateWindow`), in years.
+DEFAULT_YEARS_BACK = 80
+DEFAULT_YEARS_AHEAD = 1
 
-def _checks(column: Column, as_of: dt.date) -> list[pa.Check]:
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Where a run's dates and periods may plausibly lie: `years_back` before `as_of` to `years_ahead` after.
+
+    The run's settings give the years (FUNDWATCH_PLAUSIBLE_YEARS_BACK / _AHEAD); a date outside is quarantined.
+    """
+
+    as_of: dt.date
+    years_back: int = DEFAULT_YEARS_BACK
+    years_ahead: int = DEFAULT_YEARS_AHEAD
+
+    @classmethod
+    def of(cls, value: DateWindow | dt.date) -> DateWindow:
+        return value if isinstance(value, DateWindow) else cls(value)
+
+
+def _checks(column: Column, window: DateWindow) -> list[pa.Check]:
+    as_of = window.as_of
     checks: list[pa.Check] = []
     if column.kind == "id":
         # The check digit itself is the normaliser's to verify (`pipelines.ingest.normalize.citizen_id`: a value
@@ -51,14 +73,14 @@ def _checks(column: Column, as_of: dt.date) -> list[pa.Check]:
 
 
 @cache
-def dataset_schema(dataset: str, as_of: dt.date) -> pa.DataFrameSchema:
-    """The pandera schema of one normalised dataset, for a run as of `as_of`."""
+def dataset_schema(dataset: str, window: DateWindow) -> pa.DataFrameSchema:
+    """The pandera schema of one normalised dataset, for a run's date window."""
     spec = BY_NAME[dataset]
     return pa.DataFrameSchema(
         {
             c.name: pa.Column(
                 POLARS_TYPES[c.kind],
-                checks=_checks(c, as_of),
+                checks=_checks(c, window),
                 nullable=not c.required,
                 required=True,
             )
@@ -78,10 +100,10 @@ def describe_failure(check: str | None, failure_case: object) -> str:
     return f"{check}: '{failure_case}'"
 
 
-def failures(dataset: str, as_of: dt.date, frame: pl.DataFrame) -> pl.DataFrame:
+def failures(dataset: str, window: DateWindow | dt.date, frame: pl.DataFrame) -> pl.DataFrame:
     """Failed checks of `frame` as rows (index, column, reason); empty when all rows are valid."""
     try:
-        dataset_schema(dataset, as_of).validate(frame, lazy=True)
+        dataset_schema(dataset, DateWindow.of(window)).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         schema_level = cases.filter(pl.col("index").is_null())

@@ -20,6 +20,8 @@ VARIABLES = (
     "FUNDWATCH_DUCKDB_MEMORY_LIMIT",
     "FUNDWATCH_TIMEZONE",
     "FUNDWATCH_CRASH_AT",
+    "FUNDWATCH_PLAUSIBLE_YEARS_BACK",
+    "FUNDWATCH_PLAUSIBLE_YEARS_AHEAD",
     "PREFECT_API_URL",
 )
 
@@ -52,6 +54,8 @@ def test_every_variable_is_read(env, tmp_path):
     env.setenv("FUNDWATCH_DUCKDB_MEMORY_LIMIT", "1GB")
     env.setenv("FUNDWATCH_TIMEZONE", "Asia/Urumqi")
     env.setenv("FUNDWATCH_CRASH_AT", "detected")
+    env.setenv("FUNDWATCH_PLAUSIBLE_YEARS_BACK", "30")
+    env.setenv("FUNDWATCH_PLAUSIBLE_YEARS_AHEAD", "2")
     env.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     s = Settings.from_env()
     assert s == Settings(
@@ -60,6 +64,8 @@ def test_every_variable_is_read(env, tmp_path):
         large_payment_threshold=Decimal("50000.50"),
         duckdb_memory_limit="1GB",
         timezone="Asia/Urumqi",
+        plausible_years_back=30,
+        plausible_years_ahead=2,
         crash_at="detected",
         prefect_api_url="http://127.0.0.1:4200/api",
     )
@@ -78,6 +84,7 @@ def test_today_is_the_date_in_shanghai_whatever_the_machine_says():
         ("FUNDWATCH_LARGE_PAYMENT_THRESHOLD", "lots", "not an amount"),
         ("FUNDWATCH_LARGE_PAYMENT_THRESHOLD", "-5", "positive"),
         ("FUNDWATCH_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("FUNDWATCH_PLAUSIBLE_YEARS_BACK", "ten", "whole number of years"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env, capsys, name, value, says):

@@ -44,6 +44,7 @@ from pipelines.warehouse.session import writer
 from pipelines.warehouse.views import create_views
 from schemas.datasets import DATASETS
 from schemas.suspects import empty_findings
+from schemas.validation import DateWindow
 
 # Exit statuses of `fundwatch run`.
 EXIT_OK = 0
@@ -73,7 +74,7 @@ def crash_drill(point: str, crash_at: str | None) -> None:
 
 @task(name="ingest-dataset", task_run_name="ingest-{dataset}", retries=1, retry_delay_seconds=5)
 def ingest_dataset(
-    building: Path, dataset: str, files: list[InboxFile], run_id: str, as_of: dt.date, memory_limit: str
+    building: Path, dataset: str, files: list[InboxFile], run_id: str, window: DateWindow, memory_limit: str
 ) -> list[FileResult]:
     """Load every file of one dataset (committed in groups of files); a retry skips the groups committed."""
     logger = get_run_logger()
@@ -87,7 +88,8 @@ def ingest_dataset(
             ).fetchall()
         }
         # A retry of this task skips the files of the groups already committed.
-        results = ingest_files(con, [f for f in files if f.file not in done], run_id, as_of, on_rows=shown.rows)
+        todo = [f for f in files if f.file not in done]
+        results = ingest_files(con, todo, run_id, window.as_of, on_rows=shown.rows, window=window)
     for result in results:
         if result.status == "rejected":
             logger.error("拒收 rejected %s: %s", result.file, result.reason)
@@ -199,7 +201,7 @@ def nightly_run(settings: Settings, as_of: dt.date) -> RunOutcome:
         crash_drill("started", settings.crash_at)
         phases.begin("ingest")
         for dataset, files in group_by_dataset(discover(inbox)).items():
-            results += ingest_dataset(building, dataset, files, run_id, as_of, memory_limit)
+            results += ingest_dataset(building, dataset, files, run_id, settings.date_window(as_of), memory_limit)
             crash_drill(f"ingested:{dataset}", settings.crash_at)
         phases.begin("rules", total=len(RULES))
         key, skipped = detect(settings, building, run_id, as_of)

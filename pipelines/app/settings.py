@@ -12,6 +12,8 @@ Environment variables (all optional):
 * ``FUNDWATCH_LARGE_PAYMENT_THRESHOLD``  yuan (大额支付审批限额), default the rule's 100,000.00
 * ``FUNDWATCH_DUCKDB_MEMORY_LIMIT``  DuckDB buffer pool limit, default 4GB
 * ``FUNDWATCH_TIMEZONE``  the office's time zone, default Asia/Shanghai: "today" of every command
+* ``FUNDWATCH_PLAUSIBLE_YEARS_BACK`` / ``_AHEAD``  the window a date or period must lie in around the run's
+  data date, default 80 years back and 1 ahead (birth dates: up to 130 years back, never ahead)
 * ``FUNDWATCH_CRASH_AT``  fault injection for the crash-safety tests only: die at this point of a run
 * ``PREFECT_API_URL``  the Prefect server a schedule is served against (`fundwatch serve --no-server`)
 """
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipelines.cases.register import register_path_for
 from pipelines.rules.large_payment_unapproved import DEFAULT_THRESHOLD
 from pipelines.warehouse.session import DEFAULT_MEMORY_LIMIT
+from schemas.validation import DEFAULT_YEARS_AHEAD, DEFAULT_YEARS_BACK, DateWindow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -39,6 +42,8 @@ THRESHOLD = "FUNDWATCH_LARGE_PAYMENT_THRESHOLD"
 MEMORY_LIMIT = "FUNDWATCH_DUCKDB_MEMORY_LIMIT"
 TIMEZONE = "FUNDWATCH_TIMEZONE"
 CRASH_AT = "FUNDWATCH_CRASH_AT"
+YEARS_BACK = "FUNDWATCH_PLAUSIBLE_YEARS_BACK"
+YEARS_AHEAD = "FUNDWATCH_PLAUSIBLE_YEARS_AHEAD"
 PREFECT_API_URL = "PREFECT_API_URL"
 
 
@@ -53,6 +58,8 @@ class Settings:
     large_payment_threshold: Decimal = DEFAULT_THRESHOLD
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     timezone: str = DEFAULT_TIMEZONE
+    plausible_years_back: int = DEFAULT_YEARS_BACK
+    plausible_years_ahead: int = DEFAULT_YEARS_AHEAD
     crash_at: str | None = None  # never set in production
     prefect_api_url: str | None = None
 
@@ -65,6 +72,8 @@ class Settings:
             large_payment_threshold=_money(THRESHOLD, env.get(THRESHOLD)) or DEFAULT_THRESHOLD,
             duckdb_memory_limit=env.get(MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT,
             timezone=env.get(TIMEZONE) or DEFAULT_TIMEZONE,
+            plausible_years_back=_years(YEARS_BACK, env.get(YEARS_BACK), DEFAULT_YEARS_BACK),
+            plausible_years_ahead=_years(YEARS_AHEAD, env.get(YEARS_AHEAD), DEFAULT_YEARS_AHEAD),
             crash_at=env.get(CRASH_AT) or None,
             prefect_api_url=env.get(PREFECT_API_URL) or None,
         )
@@ -90,6 +99,10 @@ class Settings:
         """Today in the office's time zone: the default date of every command and of a scheduled run."""
         return (now or dt.datetime.now(dt.UTC)).astimezone(self.zone()).date()
 
+    def date_window(self, as_of: dt.date) -> DateWindow:
+        """Where a run's dates and periods may lie (`schemas.validation.DateWindow`)."""
+        return DateWindow(as_of, self.plausible_years_back, self.plausible_years_ahead)
+
     def environment(self) -> dict[str, str]:
         """The variables that give these settings to a child process (paths made absolute)."""
         env = {
@@ -98,6 +111,8 @@ class Settings:
             THRESHOLD: str(self.large_payment_threshold),
             MEMORY_LIMIT: self.duckdb_memory_limit,
             TIMEZONE: self.timezone,
+            YEARS_BACK: str(self.plausible_years_back),
+            YEARS_AHEAD: str(self.plausible_years_ahead),
         }
         if self.prefect_api_url:
             env[PREFECT_API_URL] = self.prefect_api_url
@@ -112,6 +127,14 @@ class Settings:
 def child_environment(**overrides: str) -> dict[str, str]:
     """This process's environment with some variables set: for a child process (a Prefect server)."""
     return {**os.environ, **overrides}
+
+
+def _years(name: str, text: str | None, default: int) -> int:
+    if not text:
+        return default
+    if not text.strip().isdigit():
+        raise SettingsError(f"{name}: a whole number of years, got {text!r}")
+    return int(text)
 
 
 def _money(name: str, text: str | None) -> Decimal | None:

@@ -12,7 +12,6 @@ The steps, each a small function:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ import polars as pl
 from pipelines.ingest.normalize import clean_frame, normaliser_for
 from pipelines.ingest.readers import RawBatch, UnreadableFile
 from schemas.datasets import POLARS_TYPES, Dataset
-from schemas.validation import failures
+from schemas.validation import DateWindow, failures
 
 
 def header_aliases(spec: Dataset) -> dict[str, str]:
@@ -157,7 +156,7 @@ class BatchOutcome:
 
 
 def process_batch(
-    batch: RawBatch, mapping: dict[str, str], spec: Dataset, as_of: dt.date, file: str, run_id: str
+    batch: RawBatch, mapping: dict[str, str], spec: Dataset, window: DateWindow, file: str, run_id: str
 ) -> BatchOutcome:
     text = stringify(batch.frame, mapping, spec)
     cleaned = clean_frame(text)
@@ -166,7 +165,7 @@ def process_batch(
     text, cleaned, lines = text.filter(keep), cleaned.filter(keep), batch.lines.filter(keep)
 
     values, reasons = normalise(cleaned, mapping, spec)
-    problems = row_problems(reasons, failures(spec.name, as_of, values), spec)
+    problems = row_problems(reasons, failures(spec.name, window, values), spec)
     bad = pl.repeat(False, values.height, eager=True)
     if problems.height:
         bad = pl.int_range(values.height, eager=True).is_in(problems["index"].implode())

@@ -23,6 +23,7 @@ from pipelines.ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, open_fi
 from pipelines.warehouse.append import Appender
 from pipelines.warehouse.session import Transaction, transaction
 from schemas.datasets import BY_NAME, Dataset
+from schemas.validation import DateWindow
 
 # Told, after each batch, how many rows of a dataset were read (loaded or quarantined): a progress display.
 RowsDone = Callable[[str, int], None]
@@ -65,6 +66,8 @@ def ingest_files(
     run_id: str,
     as_of: dt.date,
     on_rows: RowsDone | None = None,
+    *,
+    window: DateWindow | None = None,
 ) -> list[FileResult]:
     """Load files (one dataset's, as the flow calls it); one result per file, in order.
 
@@ -77,14 +80,14 @@ def ingest_files(
     rolls back the group in progress (docs/adr/0009-ingest-throughput.md).
     """
     with transaction(con) as tx:
-        return _ingest_in_transaction(tx, items, run_id, as_of, on_rows)
+        return _ingest_in_transaction(tx, items, run_id, window or DateWindow(as_of), on_rows)
 
 
 def _ingest_in_transaction(
     tx: Transaction,
     items: list[InboxFile],
     run_id: str,
-    as_of: dt.date,
+    window: DateWindow,
     on_rows: RowsDone | None,
 ) -> list[FileResult]:
     """The body of `ingest_files`, inside its open transaction (which it commits group by group)."""
@@ -135,7 +138,7 @@ def _ingest_in_transaction(
     appends = Appender(con)
     tally: dict[str, list[int]] = {}  # per file: rows loaded, rows quarantined
     pending = 0  # rows of the files settled since the last commit
-    for event in _read_ahead(planned, run_id, as_of):
+    for event in _read_ahead(planned, run_id, window):
         plan, item = event.plan, event.plan.item
         counts = tally.setdefault(item.file, [0, 0])
         if event.outcome is not None:
@@ -182,7 +185,7 @@ _DONE = object()
 READ_AHEAD_BATCHES = 2
 
 
-def _read_ahead(planned: list[Planned], run_id: str, as_of: dt.date) -> Iterator[ReadEvent]:
+def _read_ahead(planned: list[Planned], run_id: str, window: DateWindow) -> Iterator[ReadEvent]:
     """Read and validate the planned files in a worker thread, at most a few batches ahead of the caller.
 
     Yields, per file, its batches then one closing event (end or rejection). An unexpected
@@ -210,7 +213,7 @@ def _read_ahead(planned: list[Planned], run_id: str, as_of: dt.date) -> Iterator
                             return
                         if mapping is None:
                             mapping = map_headers(batch.frame.columns, plan.spec)
-                        outcome = process_batch(batch, mapping, plan.spec, as_of, plan.item.file, run_id)
+                        outcome = process_batch(batch, mapping, plan.spec, window, plan.item.file, run_id)
                         put(ReadEvent(plan, fmt, outcome=outcome))
                     if mapping is None:
                         raise UnreadableFile("空文件 empty file: no header")
