@@ -9,7 +9,8 @@ Citizen IDs (公民身份号码) are masked by default — 330102********1234 �
 subject_id shaped like one, and in the summary text: the checklist leaves the office. Amounts
 are written as numbers formatted #,##0.00 from their exact decimal text.
 
-`checklist_rows` is the selection (pure, testable); `export_checklist` writes it.
+`checklist_rows` is the selection (pure, testable); `export_checklist` writes it. The file goes into the
+folder given, named from the validated region code and date (`checklist_path`, `pipelines.cases.files`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from pipelines.cases import files
 from pipelines.present.labels import case_status_label, rule_name
 from pipelines.present.masking import is_citizen_id, mask_id, mask_ids_in_text
 from pipelines.present.money import write_amount
@@ -56,6 +58,11 @@ def checklist_rows(cases: pl.DataFrame, region_code: str) -> pl.DataFrame:
     )
 
 
+def checklist_path(out_dir: Path, region: str, as_of: dt.date) -> Path:
+    """`核查清单_<region>_<YYYY-MM-DD>.xlsx` in out_dir; UnsafeOutput for a region that is not six digits."""
+    return files.file_in(out_dir, f"核查清单_{files.region_code(region)}_{as_of.isoformat()}.xlsx")
+
+
 def export_checklist(
     cases: pl.DataFrame,
     region_code: str,
@@ -68,11 +75,13 @@ def export_checklist(
 
     `cases` has the columns of the `cases` table (sql/cases/001_cases.sql) as SQLite gives them:
     text, amount_at_risk a decimal string, dates ISO text; optionally a boolean `overdue`.
-    `generated_on` is the date printed in the title row (the command's today).
+    `generated_on` is the date printed in the title row (the command's today). The region must be six
+    digits and `out` a file directly in its folder (`pipelines.cases.files`), else UnsafeOutput.
     """
+    region_code = files.region_code(region_code)
     rows = checklist_rows(cases, region_code)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = files.file_in(out.parent, out.name)
 
     workbook = xlsxwriter.Workbook(out)
     try:

@@ -11,7 +11,9 @@ The register is a SQLite file beside the DuckDB file (docs/adr/0007-case-registe
 analysts record verification at any time, also while a nightly run holds the DuckDB file. Every
 write is one `BEGIN IMMEDIATE` transaction, so the nightly sync and an analyst's command are
 serialised by SQLite and neither can overwrite the other; every change appends a `case_events` row
-(who, when, from what to what, why).
+(who, when, from what to what, why). The log is append-only (triggers refuse UPDATE and DELETE) and
+hash-chained, each event to the one before it, in the transaction that appends it (`pipelines.cases.audit`,
+docs/adr/0013-tamper-evident-case-log.md); `audit.verify_log` walks the chain.
 
 A nightly run `sync_findings`: a finding seen for the first time opens a case; one seen again is
 refreshed (amount, summary, last_seen) and keeps everything recorded; one that stopped firing is
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.cases import audit
 from pipelines.cases.calendar import rectification_due, report_due
 from pipelines.cases.severity import classify
 from pipelines.present.labels import CASE_STATUS_ZH
@@ -54,15 +57,27 @@ class CaseError(ValueError):
 
 
 def open_register(path: Path) -> sqlite3.Connection:
-    """The register, created if new. Waits up to 60 s for another writer instead of failing."""
+    """The register, created if new. Waits up to 60 s for another writer instead of failing.
+
+    A register older than the hash chain is brought up to it here, once: the chain's columns are added, then
+    its events are hashed in order and the chaining recorded (`audit.chain_existing`), each step one
+    BEGIN IMMEDIATE transaction that checks again, inside it, whether it is still needed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA foreign_keys = ON")
     con.execute("PRAGMA busy_timeout = 60000")
+    if audit.columns_missing(con):
+        with write_transaction(con):
+            audit.add_columns(con)
     for ddl in sorted((SQL_DIR / "cases").glob("0*.sql")):
         con.executescript(ddl.read_text(encoding="utf-8"))
+    if audit.needs_chaining(con):
+        with write_transaction(con):
+            if audit.needs_chaining(con):
+                audit.chain_existing(con, _now())
     return con
 
 
@@ -116,19 +131,23 @@ def _event(
     reason: str | None = None,
     details: dict[str, object] | None = None,
 ) -> None:
+    """Append one event, chained to the last one (the caller holds the write transaction)."""
+    fields: dict[str, object] = {
+        "suspect_id": suspect_id,
+        "at": _now(),
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "details": json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    }
+    fields = {name: None if value is None else str(value) for name, value in fields.items()}  # stored as TEXT
+    prev_hash = audit.head(con)
     con.execute(
-        "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason, details) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            suspect_id,
-            _now(),
-            actor,
-            action,
-            from_status,
-            to_status,
-            reason,
-            json.dumps(details, ensure_ascii=False, default=str) if details else None,
-        ],
+        "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason, details,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [*(fields[name] for name in audit.HASHED_FIELDS), prev_hash, audit.event_hash(prev_hash, fields)],
     )
 
 

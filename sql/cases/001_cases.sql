@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS cases (
     rectified_on      TEXT
 );
 
--- Every change: who, when, from what to what, and why. Append-only.
+-- Every change: who, when, from what to what, and why. Append-only and hash-chained (002_case_log.sql).
 CREATE TABLE IF NOT EXISTS case_events (
     event_id     INTEGER PRIMARY KEY AUTOINCREMENT,
     suspect_id   TEXT NOT NULL REFERENCES cases (suspect_id),
@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS case_events (
     from_status  TEXT,
     to_status    TEXT,
     reason       TEXT,
-    details      TEXT                   -- JSON of the values recorded
+    details      TEXT,                  -- JSON of the values recorded
+    prev_hash    TEXT,                  -- the previous event's hash (event_id order); 64 zeros before the first
+    hash         TEXT                   -- sha256 of this event's fields and prev_hash (pipelines/cases/audit.py)
 );
 
 CREATE INDEX IF NOT EXISTS case_events_by_case ON case_events (suspect_id, event_id);

@@ -157,3 +157,12 @@ def test_a_deadline_beyond_the_official_calendar_is_refused_clearly(world):
     result = case(register, "assign", sid, "--assignee", "V01", "--by", "chief", "--on", "2026-12-20")
     assert result.returncode == 2 and "2027" in result.stderr and "Traceback" not in result.stderr
     assert "待核查 open" in case(register, "show", sid, "--as-of", "2026-12-20").stdout
+
+
+def test_the_case_log_holds_after_runs_and_analysts_wrote_it_at_once(world):
+    _, db, register = world
+    checked = case(register, "verify-log")
+    assert checked.returncode == 0, checked.stderr
+    # nothing was written to the register since the last run: its mirror in DuckDB ends in the same head
+    count, head = query(db, "SELECT count(*), max_by(hash, event_id) FROM case_events")[0]
+    assert f"case log intact: {count} 条记录 events" in checked.stdout and head in checked.stdout

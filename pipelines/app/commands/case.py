@@ -1,4 +1,8 @@
-"""`fundwatch case …`: the analyst's commands on the case register (四定一限)."""
+"""`fundwatch case …`: the analyst's commands on the case register (四定一限).
+
+Exit statuses: 0 done; 2 refused (a usage error, a request the register refuses, an output outside its
+folder); 5 `case verify-log` found the case log broken (edited, missing or reordered events).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,15 @@ import polars as pl
 from pipelines.app import console
 from pipelines.app.console import Column
 from pipelines.app.settings import Settings
+from pipelines.cases import audit, files
 from pipelines.cases import register as reg
 from pipelines.cases.calendar import CalendarNotCovered
 from pipelines.present.labels import CASE_STATUS_ZH, case_status_label
 from pipelines.present.money import fmt_money
 
 NAME = "case"
+EXIT_REFUSED = 2
+EXIT_LOG_BROKEN = 5
 
 LIST_COLUMNS = (
     ("suspect_id", Column("疑点编号 id")),
@@ -43,6 +50,13 @@ def _money(text: str) -> Decimal:
         return Decimal(text.replace(",", ""))
     except InvalidOperation as err:
         raise argparse.ArgumentTypeError(f"not an amount: {text}") from err
+
+
+def _region(text: str) -> str:
+    try:
+        return files.region_code(text)
+    except files.UnsafeOutput as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
@@ -86,10 +100,16 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
             p.add_argument("--recovered", type=_money, required=True, help="追回金额 yuan")
 
     export = commands.add_parser("export", help="核查清单 XLSX of a region's open cases")
-    export.add_argument("--region", required=True)
-    export.add_argument("--out", type=Path, required=True, help="folder")
+    export.add_argument("--region", type=_region, required=True, help="统筹区代码, six digits")
+    export.add_argument("--out", type=Path, required=True, help="folder (the file is written inside it)")
     export.add_argument("--no-mask", action="store_true", help="show full citizen IDs (默认脱敏)")
     export.add_argument("--as-of", type=dt.date.fromisoformat, default=today)
+
+    verify_log = commands.add_parser(
+        "verify-log", help="核验案件记录 check the case log's hash chain (exit 5 if broken)"
+    )
+    # also accepted after the subcommand; without it, the value given to `case` (or its default) stands
+    verify_log.add_argument("--register", type=Path, default=argparse.SUPPRESS, help="case register (SQLite)")
 
 
 def _shown_status(frame: pl.DataFrame) -> pl.DataFrame:
@@ -164,20 +184,57 @@ def cmd_change(con, args: argparse.Namespace) -> int:
 
 
 def cmd_export(con, args: argparse.Namespace) -> int:
-    from pipelines.cases.export import export_checklist
+    from pipelines.cases.export import checklist_path, export_checklist
 
-    target = args.out / f"核查清单_{args.region}_{args.as_of.isoformat()}.xlsx"
+    target = checklist_path(args.out, args.region, args.as_of)
     cases = reg.cases_frame(con, args.as_of)
     path = export_checklist(cases, args.region, target, mask_ids=not args.no_mask, generated_on=args.as_of)
     console.write([f"核查清单 checklist: {path}"])
     return 0
 
 
+def cmd_verify_log(con, args: argparse.Namespace) -> int:
+    check = audit.verify_log(con)
+    migrated = [
+        f"其中第 1–{c.last_event_id} 条（{c.events} 条）于 {c.chained_at} 升级时补建哈希链，此前的改动无从发现 "
+        f"events up to {c.last_event_id} ({c.events}) were chained at migration on {c.chained_at}: "
+        "changes made to them before then cannot be detected"
+        + (f"; 当时已缺 already missing then: {_ids(c.absent_ids)}" if c.absent_ids else "")
+        for c in check.chainings
+    ]
+    if check.broken is None:
+        console.write(
+            [
+                f"案件记录完整 case log intact: {check.events} 条记录 events, 哈希链无断点 the chain holds; "
+                f"末条哈希 head {check.head}",
+                *migrated,
+            ]
+        )
+        return 0
+    b = check.broken
+    case = f" ({b.suspect_id})" if b.suspect_id else ""
+    console.error(
+        f"fundwatch case verify-log: 案件记录{audit.KIND_ZH[b.kind]} case log broken at event {b.event_id}{case}: "
+        f"{b.kind} — {b.detail}"
+    )
+    return EXIT_LOG_BROKEN
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    shown = ", ".join(str(i) for i in ids[:10])
+    return shown + (f" … ({len(ids)})" if len(ids) > 10 else "")
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    handler = {"list": cmd_list, "show": cmd_show, "export": cmd_export}.get(args.case_command, cmd_change)
+    handler = {"list": cmd_list, "show": cmd_show, "export": cmd_export, "verify-log": cmd_verify_log}.get(
+        args.case_command, cmd_change
+    )
+    if args.case_command == "verify-log" and not args.register.exists():
+        console.error(f"fundwatch case verify-log: 案件登记簿不存在 no case register at {args.register}")
+        return EXIT_REFUSED
     try:
         with reg.writer(args.register) as con:
             return handler(con, args)
-    except (reg.CaseError, CalendarNotCovered) as err:
+    except (reg.CaseError, CalendarNotCovered, files.UnsafeOutput) as err:
         console.error(f"fundwatch case: {err}")
-        return 2
+        return EXIT_REFUSED

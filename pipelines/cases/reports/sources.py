@@ -64,7 +64,7 @@ def between(value: str | None, date_from: dt.date, date_to: dt.date) -> bool:
 
 
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", month):
+    if not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", month):  # ASCII digits: it names files
         raise ValueError(f"month must be YYYYMM, got {month!r}")
     first = dt.date(int(month[:4]), int(month[4:]), 1)
     following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
