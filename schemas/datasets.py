@@ -63,6 +63,18 @@ DUCKDB_TYPES: dict[str, str] = {
 }
 
 
+# Where a date, timestamp or period may plausibly lie around the run's data date (`Column.window`): years
+# before it and years after it, None taking the run's setting (`schemas.validation.DateWindow`: 80 back and 1
+# ahead unless FUNDWATCH_PLAUSIBLE_YEARS_BACK / _AHEAD say otherwise). A value outside is quarantined.
+# docs/adr/0012-plausible-values.md says why these.
+WINDOWS: dict[str, tuple[int | None, int | None]] = {
+    "event": (None, None),  # what happened or falls due: payments, claims, entries, periods, the start of a spell
+    "past": (None, 0),  # cannot lie after the data date: a death
+    "birth": (130, 0),  # a person's birth, also the one a citizen ID encodes
+    "term": (None, 30),  # the end of a term, which may be set ahead: an enrollment's end, an account's closure
+}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -71,7 +83,7 @@ class Column:
     required: bool = False
     codes: str | None = None  # key into codes.yaml for kind == "code"
     positive: bool = False  # contract says "> 0"
-    not_after_as_of: bool = False  # a date that cannot lie in the future (births, deaths)
+    window: str = "event"  # a date, timestamp or period: where it may lie around the data date (`WINDOWS`)
 
 
 @dataclass(frozen=True)
@@ -104,12 +116,12 @@ DATASETS: tuple[Dataset, ...] = (
             C("person_id", "公民身份号码", "id", True),
             C("name", "姓名", "text", True),
             C("gender", "性别", "code", codes="gender"),
-            C("birth_date", "出生日期", "date", not_after_as_of=True),
+            C("birth_date", "出生日期", "date", window="birth"),
             C("region_code", "统筹区编码", "region", True),
             C("scheme", "险种类型", "code", True, codes="scheme"),
             C("employer_id", "单位编号", "key"),
             C("start_date", "参保开始日期", "date", True),
-            C("end_date", "参保终止日期", "date"),
+            C("end_date", "参保终止日期", "date", window="term"),
         ),
     ),
     Dataset(
@@ -215,7 +227,7 @@ DATASETS: tuple[Dataset, ...] = (
             C("scheme", "险种类型", "code", codes="scheme"),
             C("bank_name", "开户银行", "text"),
             C("opened_date", "开户日期", "date"),
-            C("closed_date", "销户日期", "date"),
+            C("closed_date", "销户日期", "date", window="term"),
         ),
     ),
     Dataset(
@@ -267,7 +279,7 @@ DATASETS: tuple[Dataset, ...] = (
         (
             C("person_id", "公民身份号码", "id", True),
             C("name", "姓名", "text"),
-            C("death_date", "死亡日期", "date", True, not_after_as_of=True),
+            C("death_date", "死亡日期", "date", True, window="past"),
             C("source", "信息来源", "code", True, codes="death_source"),
         ),
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 
 import polars as pl
@@ -10,6 +11,7 @@ import pytest
 
 from pipelines.ingest import normalize as n
 from schemas.datasets import code_sets
+from schemas.divisions import division_codes
 
 
 def apply(normaliser, raw: str | None):
@@ -23,6 +25,10 @@ def gb11643(first17: str) -> str:
     """Independent check-digit reference, straight from the standard's formula."""
     total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
     return first17 + "10X98765432"[total % 11]
+
+
+def wrong_check(full: str) -> str:
+    return full[:17] + ("0" if full[17] != "0" else "1")
 
 
 VALID_X = gb11643("11010519491231002")  # ends in X
@@ -66,6 +72,110 @@ def test_citizen_id_invalid(raw, reason_part):
     value, reason = apply(n.citizen_id, raw)
     assert value is None
     assert reason_part in reason and raw in reason
+
+
+NO_SUCH_DAY = "身份证号出生日期无效 invalid citizen ID, no such birth date"
+NEVER_ISSUED = "身份证号地区码无效 invalid citizen ID, region code never issued"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason_part"),
+    [
+        # valid check digits, impossible birth dates
+        (gb11643("33010220250230001"), NO_SUCH_DAY),  # 30 February
+        (gb11643("33010219001399001"), NO_SUCH_DAY),  # month 13, day 99
+        (gb11643("33010219000229001"), NO_SUCH_DAY),  # 1900 was no leap year
+        (gb11643("33010219490431001"), NO_SUCH_DAY),  # 31 April
+        (gb11643("33010219490100001"), NO_SUCH_DAY),  # day 0
+        (gb11643("33010219490001001"), NO_SUCH_DAY),  # month 0
+        ("330102490230001", NO_SUCH_DAY),  # 15 digits: 1949-02-30
+        ("330102491301001", NO_SUCH_DAY),  # 15 digits: month 13
+        # valid check digits, a division code no GB/T 2260 ever listed
+        (gb11643("99999919491231002"), NEVER_ISSUED),
+        (gb11643("33019919491231002"), NEVER_ISSUED),
+        (gb11643("00000019491231002"), NEVER_ISSUED),
+        ("999999491231002", NEVER_ISSUED),  # 15 digits
+        # the check digit is verified first: a mistyped ID is reported as such
+        (wrong_check(gb11643("99999920250230001")), "check digit"),
+    ],
+)
+def test_citizen_id_with_a_right_check_digit_but_no_such_birth_date_or_region(raw, reason_part):
+    value, reason = apply(n.citizen_id, raw)
+    assert value is None
+    assert reason_part in reason and f"'{raw}'" in reason
+
+
+@pytest.mark.parametrize(
+    "first17",
+    [
+        "33010320000229001",  # 330103 下城区 and 330104 江干区 were merged in 2021: the IDs they issued stay valid
+        "33010419850101002",
+        "33011320220315003",  # 330113 临平区 and 330114 钱塘区 exist since 2021
+        "33011420230101004",
+        "11010519491231002",
+        "33012119600101005",  # 330121 萧山县, listed until 1986
+        "33010219000101006",  # the ID's birth date exists; whether it is plausible is validation's (as_of)
+    ],
+)
+def test_citizen_id_accepts_every_code_ever_listed_and_every_real_day(first17):
+    full = gb11643(first17)
+    assert apply(n.citizen_id, full) == (full, None)
+    if first17[6:8] == "19":
+        assert apply(n.citizen_id, first17[:6] + first17[8:]) == (full, None)
+
+
+def _reference_id(raw: str | None) -> str | None:
+    """The canonical ID by the contract's words, one value at a time: the oracle of the vectorised normaliser."""
+    if raw is None:
+        return None
+    t = "".join(raw.split()).upper()
+    if len(t) == 15 and t.isascii() and t.isdigit():
+        first17 = t[:6] + "19" + t[6:]
+    elif len(t) == 18 and t.isascii() and t[:17].isdigit():
+        first17 = t[:17]
+    else:
+        return None
+    try:
+        dt.date(int(first17[6:10]), int(first17[10:12]), int(first17[12:14]))
+    except ValueError:
+        return None
+    full = gb11643(first17)
+    if first17[:6] not in division_codes() or (len(t) == 18 and full != t):
+        return None
+    return full
+
+
+def test_citizen_id_agrees_with_a_reference_on_a_mixed_column():
+    """One column mixing every form and fault (as a real batch does): the vectorised path row by row."""
+    rnd = random.Random(11)
+    regions = ["330102", "330103", "330113", "110105", "999999", "330199", "000000"]
+    raws: list[str | None] = []
+    for _ in range(3000):
+        first17 = (
+            rnd.choice(regions)
+            + f"{rnd.choice([1900, 1949, 1996, 2000, 2023])}{rnd.randint(0, 13):02d}{rnd.randint(0, 31):02d}"
+            + f"{rnd.randint(0, 999):03d}"
+        )
+        full = gb11643(first17)
+        form = rnd.random()
+        if form < 0.15:
+            raws.append(full[:6] + full[8:17])  # 15 digits (century assumed 19)
+        elif form < 0.25:
+            raws.append(full[:17] + rnd.choice("0123456789X"))  # maybe a wrong check digit
+        elif form < 0.30:
+            raws.append(" " + full.lower() + " ")
+        elif form < 0.33:
+            raws.append(rnd.choice([None, "abc", full[:16], full + "1", full[:17] + "Y"]))
+        else:
+            raws.append(full)
+    frame = pl.DataFrame({"raw": raws}, schema={"raw": pl.String})
+    value, reason = n.citizen_id(n.clean_cell(pl.col("raw")))
+    out = frame.select(value.alias("value"), reason.alias("reason"))
+    expected = [_reference_id(r.strip() if r else r) for r in raws]
+    assert out["value"].to_list() == expected
+    assert 300 < sum(v is not None for v in expected) < 2700  # both outcomes are well represented
+    for raw, got, why in zip(raws, out["value"], out["reason"], strict=True):
+        assert (why is None) == (got is not None or raw is None), (raw, why)
 
 
 def test_empty_cells_are_null_without_reason():
@@ -142,6 +252,14 @@ def test_period_unparseable(raw):
         ("-5", "-5.00"),  # sign is kept; whether negatives are allowed is validation's call
         ("0.01", "0.01"),
         ("12345678901234.56", "12345678901234.56"),
+        ("12,345,678.00", "12345678.00"),  # thousands separators every three digits
+        ("-1,234.00", "-1234.00"),
+        ("1 234.50", "1234.50"),  # a space as the separator
+        ("¥1,234.50", "1234.50"),
+        ("-¥5", "-5.00"),
+        ("5元", "5.00"),
+        (".5", "0.50"),
+        ("+5", "5.00"),
     ],
 )
 def test_money_forms_are_exact(raw, expected):
@@ -150,7 +268,28 @@ def test_money_forms_are_exact(raw, expected):
     assert value == Decimal(expected)
 
 
-@pytest.mark.parametrize("raw", ["12.345", "abc", "1.2.3", "12,34a", "--5"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12.345",
+        "abc",
+        "1.2.3",
+        "12,34a",
+        "--5",
+        # a thousands separator only between groups of three digits
+        "12,34",
+        "1,2,3,4",
+        "12,3456.00",
+        "1234,567.00",
+        "1,234,56",
+        ",123",
+        "123,",
+        "12 34",
+        "１２，３４",  # full-width, folded first
+        "+-5",
+        ".",
+    ],
+)
 def test_money_unparseable(raw):
     value, reason = apply(n.money, raw)
     assert value is None and "unparseable amount" in reason

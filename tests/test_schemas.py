@@ -9,8 +9,10 @@ import pytest
 
 from pipelines.ingest.batch import normalise, row_problems
 from pipelines.ingest.normalize import clean_frame
-from schemas.datasets import BY_NAME, DATASETS
-from schemas.validation import failures
+from pipelines.synth.constants import BIRTH_COUNTIES, PROVINCE_CODE, REGION_CODES
+from schemas.datasets import BY_NAME, DATASETS, WINDOWS
+from schemas.divisions import division_codes, division_names, divisions
+from schemas.validation import DateWindow, failures
 
 # Written out from CONTRACT.md section 2 (the starred columns), independently of schemas/datasets.py.
 CONTRACT_REQUIRED = {
@@ -61,6 +63,11 @@ SAMPLE_BY_KIND = {
     "integer": "12",
 }
 AS_OF = dt.date(2026, 11, 27)
+
+
+def gb11643(first17: str) -> str:
+    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
+    return first17 + "10X98765432"[total % 11]
 
 
 def valid_row(dataset: str) -> dict[str, str]:
@@ -131,13 +138,156 @@ def test_negative_amount_allowed_where_the_contract_does_not_forbid_it():
     [
         ("death_records", "death_date", "2026-11-27", True),
         ("death_records", "death_date", "2026-11-28", False),  # a death after the data date is implausible
-        ("enrollment", "birth_date", "1899-12-31", False),
+        ("enrollment", "birth_date", "1896-11-26", False),  # more than 130 years before the data date
         ("enrollment", "end_date", "2030-12-31", True),  # a spell may be set to end in the future
         ("business_log", "operated_at", "1899-01-01 10:00:00", False),
     ],
 )
 def test_plausible_dates(dataset, column, value, ok):
     assert (problems(dataset, [valid_row(dataset) | {column: value}]).height == 0) is ok
+
+
+# As of 2026-11-27, with the default window (80 years back, 1 ahead): each kind of window at its edges.
+@pytest.mark.parametrize(
+    ("dataset", "column", "value", "ok"),
+    [
+        # events: [as_of - 80 years, as_of + 1 year]
+        ("benefit_payments", "pay_date", "2099-01-01", False),
+        ("benefit_payments", "pay_date", "2027-11-27", True),
+        ("benefit_payments", "pay_date", "2027-11-28", False),
+        ("benefit_payments", "pay_date", "1946-11-27", True),
+        ("benefit_payments", "pay_date", "1946-11-26", False),
+        ("enrollment", "start_date", "1962-03-01", True),  # a pensioner's first enrollment (the generator's oldest)
+        ("medical_claims", "service_date", "1900-01-01", False),
+        ("business_log", "operated_at", "2027-11-27 23:59:59", True),
+        ("business_log", "operated_at", "2027-11-28 00:00:00", False),
+        ("business_log", "operated_at", "1946-11-26 23:59:59", False),
+        # periods, the same window by month
+        ("benefit_payments", "period", "209901", False),
+        ("benefit_payments", "period", "189901", False),
+        ("contributions", "period", "202711", True),
+        ("contributions", "period", "202712", False),
+        ("tax_collections", "period", "194611", True),
+        ("payroll_withholding", "period", "194610", False),
+        # births: [as_of - 130 years, as_of]
+        ("enrollment", "birth_date", "1896-11-27", True),
+        ("enrollment", "birth_date", "2026-11-27", True),
+        ("enrollment", "birth_date", "2026-11-28", False),
+        # deaths: never after the data date, at most 80 years before it
+        ("death_records", "death_date", "1946-11-26", False),
+        # the end of a term: up to 30 years ahead
+        ("enrollment", "end_date", "2056-11-27", True),
+        ("enrollment", "end_date", "2056-11-28", False),
+        ("enrollment", "end_date", "2099-12-31", False),  # no sentinel for "open": the contract says empty
+        ("fund_accounts", "closed_date", "2056-11-28", False),
+        ("fund_accounts", "opened_date", "2027-11-28", False),
+    ],
+)
+def test_every_date_and_period_lies_in_its_window(dataset, column, value, ok):
+    found = problems(dataset, [valid_row(dataset) | {column: value}])
+    assert (found.height == 0) is ok, found.to_dicts()
+    if not ok:
+        assert found["column"].to_list() == [column]
+        assert "implausible" in found["reason"][0] and "expected between" in found["reason"][0]
+
+
+def test_the_reason_names_the_window():
+    found = problems("benefit_payments", [valid_row("benefit_payments") | {"period": "209901"}])
+    assert found["reason"][0] == "period: 所属期不合理 implausible period, expected between 194611 and 202711: '209901'"
+    found = problems("business_log", [valid_row("business_log") | {"operated_at": "2099-01-01 10:00:00"}])
+    reason = found["reason"][0]
+    assert reason.startswith(
+        "operated_at: 时间不合理 implausible timestamp, expected between 1946-11-27 and 2027-11-27:"
+    )
+    assert ":" not in reason.split(": ")[1]  # the view v_quarantine_reasons ends a reason's phrase at ':'
+
+
+def test_the_window_follows_the_run_settings():
+    row = valid_row("benefit_payments") | {"pay_date": "2028-06-01", "period": "199001"}
+    spec = BY_NAME["benefit_payments"]
+    text = pl.DataFrame([row], schema={c.name: pl.String for c in spec.columns})
+    values, _ = normalise(clean_frame(text), {c.name: c.name for c in spec.columns}, spec)
+    assert failures("benefit_payments", DateWindow(AS_OF, 80, 2), values).height == 0
+    narrow = failures("benefit_payments", DateWindow(AS_OF, 30, 1), values)
+    assert sorted(narrow["column"].to_list()) == ["pay_date", "period"]
+
+
+def test_window_bounds_of_each_kind():
+    window = DateWindow(dt.date(2028, 2, 29), 80, 1)
+    assert window.bounds("event") == (dt.date(1948, 2, 29), dt.date(2029, 2, 28))
+    assert window.bounds("past") == (dt.date(1948, 2, 29), dt.date(2028, 2, 29))
+    assert window.bounds("birth") == (dt.date(1898, 2, 28), dt.date(2028, 2, 29))
+    assert window.bounds("term") == (dt.date(1948, 2, 29), dt.date(2058, 2, 28))
+
+
+def test_every_date_column_has_a_known_window():
+    for d in DATASETS:
+        for c in d.columns:
+            assert c.window in WINDOWS, (d.name, c.name)
+    assert BY_NAME["enrollment"].column("birth_date").window == "birth"
+    assert BY_NAME["death_records"].column("death_date").window == "past"
+    assert BY_NAME["enrollment"].column("end_date").window == "term"
+
+
+@pytest.mark.parametrize(
+    ("person_id", "ok"),
+    [
+        (gb11643("11010520261127001"), True),  # born on the data date
+        (gb11643("33010220261128001"), False),  # born after it (a valid check digit)
+        (gb11643("33010220800101001"), False),
+        (gb11643("33010218961127001"), True),  # 130 years before
+        (gb11643("33010218961126001"), False),
+    ],
+)
+def test_an_id_born_after_the_data_date_or_too_long_ago_is_quarantined(person_id, ok):
+    for dataset in ("death_records", "benefit_payments", "business_log"):
+        found = problems(dataset, [valid_row(dataset) | {"person_id": person_id}])
+        assert (found.height == 0) is ok, found.to_dicts()
+        if not ok:
+            assert found["column"].to_list() == ["person_id"]
+            assert "身份证号出生日期不合理 implausible citizen ID, birth date not between" in found["reason"][0]
+
+
+def test_an_id_born_after_the_data_date_also_in_its_15_digit_form():
+    # 15 digits are born 19xx: only the lower edge can be crossed (as of 2026, before 1896-11-27 is impossible)
+    found = problems("death_records", [valid_row("death_records") | {"person_id": "330102000101001"}])
+    assert found.height == 0  # 1900-01-01: 126 years before
+    late = DateWindow(dt.date(2031, 1, 1))
+    spec = BY_NAME["death_records"]
+    text = pl.DataFrame([valid_row("death_records") | {"person_id": "330102000101001"}])
+    values, _ = normalise(clean_frame(text), {c.name: c.name for c in spec.columns}, spec)
+    assert failures("death_records", late, values)["column"].to_list() == ["person_id"]
+
+
+# --- the GB/T 2260 table (schemas/gbt2260.csv) ----------------------------------------------------------
+
+
+def test_the_division_table_holds_every_code_we_rely_on():
+    codes = division_codes()
+    for code in ("330103", "330104", "330113", "330114", "330000", "110105"):
+        assert code in codes, code
+    assert set(REGION_CODES) <= codes and PROVINCE_CODE in codes
+    assert {c for counties in BIRTH_COUNTIES.values() for c in counties} <= codes
+    assert len(codes) > 7000
+
+
+def test_the_division_table_names_regions_by_their_latest_name():
+    names = division_names()
+    assert names["330103"] == "下城区"  # abolished in 2021: its last name
+    assert names["330113"] == "临平区"
+    assert names["330100"] == "杭州市"
+    assert names["130123"] == "正定县"  # 栾城县 until 1992, 正定县 since 1993
+
+
+def test_the_division_table_is_well_formed():
+    rows = divisions()
+    assert len({(d.code, d.name) for d in rows}) == len(rows)
+    for d in rows:
+        assert len(d.code) == 6 and d.code.isdigit() and d.name, d
+        assert 1980 <= d.first_year <= (d.last_year or 2025) <= 2025, d
+    merged = {d.code: d for d in rows if d.code in ("330103", "330104", "330113")}
+    assert merged["330103"].last_year == merged["330104"].last_year == 2021
+    assert merged["330113"].first_year == 2021 and merged["330113"].last_year is None
 
 
 def test_several_failures_in_one_row_are_one_quarantine_row_naming_the_first_column():

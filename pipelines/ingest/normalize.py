@@ -13,6 +13,7 @@ All work is vectorised Polars expressions: no Python per row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.datasets import Column, code_sets
+from schemas.divisions import division_codes
 
 # Full-width forms (U+FF01..U+FF5E) map to ASCII by subtracting 0xFEE0;
 # U+3000 is the ideographic space.
@@ -73,69 +75,183 @@ def _reason(s: pl.Expr, value: pl.Expr, what: str) -> pl.Expr:
 
 
 _ID_CHECK_BYTES = np.frombuffer(ID_CHECK_CHARS.encode("ascii"), dtype=np.uint8)
-_ID_PAD = "0" * 17
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
-def _check_digit_of(first17: pl.Series) -> pl.Series:
-    """Check characters of a column of 17-digit strings (null where a value is not 17 ASCII digits).
+# What is wrong with the 17 leading characters of a citizen ID (`_id_check`), the first fault found.
+ID_OK, ID_NOT_DIGITS, ID_NO_SUCH_BIRTH_DATE, ID_REGION_NEVER_ISSUED = 0, 1, 2, 3
 
-    Hot path (every ID of every row, twice): the digits are read straight from the Arrow
-    buffer as an (n, 17) byte matrix and weighted in numpy, no per-digit string slicing.
+
+@cache
+def _region_listed() -> np.ndarray:
+    """Boolean lookup over 000000..999999: was the code ever listed by GB/T 2260 (`schemas.divisions`)."""
+    listed = np.zeros(1_000_000, dtype=bool)
+    listed[np.fromiter((int(c) for c in division_codes()), dtype=np.int64)] = True
+    return listed
+
+
+def _byte_matrix(values: pl.Series, width: int) -> np.ndarray:
+    """The (n, width) ASCII byte matrix of a string column, read straight from the Arrow buffer.
+
+    A value that is not `width` bytes long (or null) reads as zeros ('0' characters).
     """
-    n = first17.len()
-    fits = (first17.str.len_bytes() == 17).fill_null(False)
-    padded = first17.to_frame("f").select(pl.when(fits).then(pl.col("f")).otherwise(pl.lit(_ID_PAD))).to_series()
-    arr = pc.cast(padded.to_arrow(), pa.large_string())
+    n = values.len()
+    fits = (values.str.len_bytes() == width).fill_null(False)
+    padded = values.to_frame("v").select(pl.when(fits).then(pl.col("v")).otherwise(pl.lit("0" * width)))
+    arr = pc.cast(padded.to_series().to_arrow(), pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     start = int(np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset])
-    raw = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=17 * n, offset=start).reshape(n, 17)
-    good = fits.to_numpy() & ((raw >= ord("0")) & (raw <= ord("9"))).all(axis=1)
-    total = np.zeros(n, dtype=np.int32)
+    return np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=width * n, offset=start).reshape(n, width)
+
+
+def _id_check(raw17: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(check characters as bytes, fault per row) of an (n, 17) byte matrix of IDs' leading characters.
+
+    The fault is the first of: ID_NOT_DIGITS, ID_NO_SUCH_BIRTH_DATE (characters 7-14 are no day of the
+    calendar), ID_REGION_NEVER_ISSUED (characters 1-6 are no code GB/T 2260 has listed at any time: an ID
+    keeps the code of where it was issued, CONTRACT.md section 1), else ID_OK.
+    Hot path (every ID of every row): whole columns of numpy, one contiguous row per character position,
+    small integers, no Python per row (and no BLAS, whose threads fight Polars' for the cores).
+    """
+    digits = np.ascontiguousarray(raw17.T) - np.uint8(ord("0"))  # (17, n); a byte that is no digit wraps above 9
+    good = (digits <= 9).all(axis=0)
+
+    def number(first: int, last: int, dtype: type[np.signedinteger]) -> np.ndarray:
+        value = digits[first].astype(dtype)
+        for i in range(first + 1, last):
+            value *= 10
+            value += digits[i]
+        return value
+
+    region, year = number(0, 6, np.int32), number(6, 10, np.int16)
+    month, day = number(10, 12, np.int16), number(12, 14, np.int16)
+    total = np.zeros(raw17.shape[0], dtype=np.int16)
     for i, weight in enumerate(ID_WEIGHTS):
-        total += raw[:, i] * np.int32(weight)
-    total -= ord("0") * sum(ID_WEIGHTS)
-    chars = _ID_CHECK_BYTES[total % 11]
+        total += digits[i] * np.int16(weight)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
+    born = (month >= 1) & (month <= 12) & (day >= 1) & (day <= last_day)
+    listed = _region_listed()[np.where(good, region, 0)]
+    faults = np.where(listed, ID_OK, ID_REGION_NEVER_ISSUED).astype(np.uint8)
+    faults[~born] = ID_NO_SUCH_BIRTH_DATE
+    faults[~good] = ID_NOT_DIGITS
+    return _ID_CHECK_BYTES[np.where(good, total, 0) % 11], faults
+
+
+def _chars(chars: np.ndarray, valid: np.ndarray, name: str) -> pl.Series:
+    """One-character strings from a byte array, null where not `valid`, without a Python loop."""
+    n = chars.shape[0]
     out = pa.LargeStringArray.from_buffers(
         n,
         pa.py_buffer(np.arange(n + 1, dtype=np.int64)),
-        pa.py_buffer(chars),
-        pa.py_buffer(np.packbits(good, bitorder="little")),
+        pa.py_buffer(np.ascontiguousarray(chars)),
+        pa.py_buffer(np.packbits(valid, bitorder="little")),
     )
     series = pl.from_arrow(out)
     assert isinstance(series, pl.Series)
-    return series.rename(first17.name)
+    return series.rename(name)
 
 
-def check_digit(first17: pl.Expr) -> pl.Expr:
-    """GB 11643 check character of the 17 leading digits of a citizen ID.
+def _id_check_of(first17: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`_id_check` of a column of strings; a value that is not 17 bytes long is ID_NOT_DIGITS."""
+    fits = (first17.str.len_bytes() == 17).fill_null(False).to_numpy()
+    chars, faults = _id_check(_byte_matrix(first17, 17))
+    return chars, np.where(fits, faults, ID_NOT_DIGITS).astype(np.uint8)
 
-    The 17 digit slices run on the materialised input (`map_batches`): built
-    as one expression tree, the input would be recomputed once per digit.
-    """
-    return first17.map_batches(_check_digit_of, return_dtype=pl.String, is_elementwise=True)
+
+def _strings(matrix: np.ndarray, name: str) -> pl.Series:
+    """The rows of an (n, width) ASCII byte matrix as strings, without a Python loop."""
+    n, width = matrix.shape
+    out = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(np.arange(n + 1, dtype=np.int64) * width), pa.py_buffer(np.ascontiguousarray(matrix))
+    )
+    series = pl.from_arrow(out)
+    assert isinstance(series, pl.Series)
+    return series.rename(name)
 
 
 def _canonical_ids(raw: pl.Series) -> pl.Series:
     """Canonical IDs or null, computed in materialised stages (hot path: every row of most datasets).
 
-    Whitespace removal and upper-casing run only when some value needs them; the digit
-    checks are those of `_check_digit_of` (null unless the 17 leading characters are digits).
+    Whitespace removal and upper-casing run only when some value needs them. An 18-character value is
+    its own canonical form when `_id_check` finds no fault and its last character is the check
+    character: its bytes are read once, and no string is built. A 15-digit value's 18 characters are
+    put together as bytes ("19" inserted after the sixth, the check character appended).
     """
     t = raw
     if t.str.contains(r"\s").any():
         t = t.str.replace_all(r"\s+", "")
     if t.str.contains("x", literal=True).any():
         t = t.str.to_uppercase()
-    f = t.to_frame("t").with_columns(n=pl.col("t").str.len_bytes())
-    f = f.with_columns(
-        first17=pl.when(pl.col("n") == 15)
+    length = t.str.len_bytes().fill_null(0).to_numpy()
+    sound = np.zeros(length.shape[0], dtype=bool)
+    if (length == 18).any():
+        raw18 = _byte_matrix(t, 18)
+        chars, faults = _id_check(raw18[:, :17])
+        sound = (faults == ID_OK) & (length == 18) & (raw18[:, 17] == chars)
+    canonical = t.to_frame("t").select(pl.when(pl.Series(sound)).then(pl.col("t")))["t"]
+    legacy = np.flatnonzero(length == 15)
+    if legacy.size:
+        raw15 = _byte_matrix(t.gather(legacy), 15)
+        full = np.empty((legacy.size, 18), dtype=np.uint8)
+        full[:, :6], full[:, 6:8], full[:, 8:17] = raw15[:, :6], np.frombuffer(b"19", dtype=np.uint8), raw15[:, 6:]
+        full[:, 17], faults = _id_check(full[:, :17])
+        fine = faults == ID_OK
+        if fine.any():
+            canonical = canonical.scatter(legacy[fine], _strings(full[fine], "t"))
+    return canonical
+
+
+# Why a citizen ID is invalid (`_id_reasons`); the wrong check digit's text is followed by the expected one.
+_ID_NOT_18_OR_15, _ID_WRONG_CHECK = 10, 11
+_ID_REASONS = {
+    _ID_NOT_18_OR_15: "身份证号无效 invalid citizen ID, not 18 or 15 digits",
+    _ID_WRONG_CHECK: "身份证号校验位错误 invalid citizen ID, wrong check digit",
+    ID_NO_SUCH_BIRTH_DATE: "身份证号出生日期无效 invalid citizen ID, no such birth date",
+    ID_REGION_NEVER_ISSUED: "身份证号地区码无效 invalid citizen ID, region code never issued",
+}
+
+
+def _id_reasons(raw: pl.Series) -> pl.Series:
+    """The reason of each ID that is invalid, null for a valid or empty one (computed on the failed rows only).
+
+    The first fault wins: not 18 or 15 digits, a wrong check digit (a mistyped ID says so and stays a
+    candidate for resolution, CONTRACT.md section 6), no such birth date, a region code never issued.
+    """
+    t = raw.str.replace_all(r"\s+", "").str.to_uppercase()
+    f = pl.DataFrame({"s": raw, "t": t}).with_columns(
+        is15=pl.col("t").str.contains(r"^[0-9]{15}$").fill_null(False),
+        is18=pl.col("t").str.contains(r"^[0-9]{17}[0-9X]$").fill_null(False),
+    )
+    first17 = f.select(
+        pl.when("is15")
         .then(pl.col("t").str.slice(0, 6) + "19" + pl.col("t").str.slice(6, 9))
         .otherwise(pl.col("t").str.slice(0, 17))
+    ).to_series()
+    chars, faults = _id_check_of(first17)
+    f = f.with_columns(expected=_chars(chars, faults != ID_NOT_DIGITS, "expected"), fault=pl.Series(faults))
+    kind = (
+        pl.when(pl.col("s").is_null())
+        .then(None)
+        .when(~pl.col("is15") & ~pl.col("is18"))
+        .then(pl.lit(_ID_NOT_18_OR_15))
+        .when(pl.col("is18") & (pl.col("expected") != pl.col("t").str.slice(17, 1)))
+        .then(pl.lit(_ID_WRONG_CHECK))
+        .when(pl.col("fault").is_in([ID_NO_SUCH_BIRTH_DATE, ID_REGION_NEVER_ISSUED]))
+        .then(pl.col("fault").cast(pl.Int32))
     )
-    f = f.with_columns(full=pl.col("first17") + _check_digit_of(f["first17"]))
+    f = f.with_columns(kind=kind)
     return f.select(
-        pl.when((pl.col("n") == 15) | ((pl.col("n") == 18) & (pl.col("full") == pl.col("t")))).then("full")
+        pl.concat_str(
+            pl.col("kind").replace_strict(_ID_REASONS, default=None, return_dtype=pl.String),
+            pl.when(pl.col("kind") == _ID_WRONG_CHECK)
+            .then(pl.format(" (expected {})", "expected"))
+            .otherwise(pl.lit("")),
+            pl.lit(": '"),
+            pl.col("s"),
+            pl.lit("'"),
+        )
     ).to_series()
 
 
@@ -145,26 +261,13 @@ def citizen_id(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     Accepts lower-case x, full-width digits, stray spaces, and legacy 15-digit
     IDs (pre-1999: no century, no check digit), which become 18 characters by
     inserting "19" after the sixth digit and computing the check digit.
-    An 18-character ID whose check digit is wrong is invalid (GB 11643).
+    An 18-character ID whose check digit is wrong is invalid (GB 11643); so is an
+    ID (of either length) whose birth date is no day of the calendar or whose first six digits
+    are no division code GB/T 2260 ever listed. Whether the person can be born on that day is
+    validation's (`schemas.validation`: it depends on the run's data date).
     """
     canonical = s.map_batches(_canonical_ids, return_dtype=pl.String, is_elementwise=True)
-    t = s.str.replace_all(r"\s+", "").str.to_uppercase()
-    is15 = t.str.contains(r"^\d{15}$")
-    is18 = t.str.contains(r"^\d{17}[\dX]$")
-    reason = (
-        pl.when(s.is_null())
-        .then(None)
-        .when(~is15 & ~is18)
-        .then(pl.format("身份证号无效 invalid citizen ID, not 18 or 15 digits: '{}'", s))
-        .when(canonical.is_null())
-        .then(
-            pl.format(
-                "身份证号校验位错误 invalid citizen ID, wrong check digit (expected {}): '{}'",
-                check_digit(t.str.slice(0, 17)),
-                s,
-            )
-        )
-    )
+    reason = s.map_batches(_id_reasons, return_dtype=pl.String, is_elementwise=True)
     return canonical, reason
 
 
@@ -258,19 +361,41 @@ _PERIOD = _fast_path(
 def money(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Yuan with at most 2 decimals, exact, as DECIMAL(18,2).
 
-    Thousands separators and full-width digits are accepted (width is folded
-    before). A third decimal that is not zero is refused rather than rounded:
-    two decimals are significant and silent rounding would hide a bad extract.
+    Thousands separators (a comma, or a space) and full-width digits are accepted (width is folded
+    before), a separator only between groups of three digits: `1,234.50`, `12,345,678.00`; `12,34`,
+    `1,2,3,4` or `12,3456.00` are refused, as a misplaced separator is a mistyped amount, not a format.
+    A third decimal that is not zero is refused rather than rounded: two decimals are significant and
+    silent rounding would hide a bad extract.
     """
     value = _MONEY(s)
     return value, _reason(s, value, "金额无法解析 unparseable amount")
 
 
+# The many forms of an amount: a sign and a currency sign (either order, each optional), the yuan with
+# thousands separators only between groups of three digits, decimals, a trailing 元.
+_MONEY_FORM = (
+    r"^(?P<sign>[+-]?)\s*[¥￥]?\s*(?P<sign_after>[+-]?)\s*"
+    r"(?P<yuan>[0-9]{1,3}(?:[, ][0-9]{3})+|[0-9]*)(?:\.(?P<fen>[0-9]*))?\s*元?$"
+)
+
+
 def _money_all_forms(s: pl.Expr) -> pl.Expr:
-    t = s.str.replace_all(r"[,\s]", "").str.replace(r"^\+", "").str.replace(r"^¥|^￥|元$", "")
-    t = t.str.replace(r"(\.\d\d)0+$", "$1")
-    ok = t.str.contains(r"^-?(\d+(\.\d{0,2})?|\.\d{1,2})$")
-    return pl.when(ok).then(t.cast(pl.Decimal(18, 2), strict=False))
+    """An amount in any form `_MONEY_FORM` allows (only the cells the fast path leaves null come here)."""
+    g = s.str.extract_groups(_MONEY_FORM)
+    sign = g.struct.field("sign") + g.struct.field("sign_after")
+    yuan = g.struct.field("yuan").str.replace_all(r"[, ]", "")
+    fen = g.struct.field("fen").fill_null("")
+    significant = fen.str.strip_chars_end("0")  # 12.340 is 12.34; 12.345 is refused
+    ok = (sign.str.len_bytes() <= 1) & ((yuan != "") | (fen != "")) & (significant.str.len_bytes() <= 2)
+    text = pl.concat_str(
+        [
+            pl.when(sign == "-").then(pl.lit("-")).otherwise(pl.lit("")),
+            pl.when(yuan == "").then(pl.lit("0")).otherwise(yuan),
+            pl.lit("."),
+            pl.when(significant == "").then(pl.lit("0")).otherwise(significant),
+        ]
+    )
+    return pl.when(ok).then(text).cast(pl.Decimal(18, 2), strict=False)
 
 
 _MONEY = _fast_path(

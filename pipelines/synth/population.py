@@ -18,7 +18,8 @@ import polars as pl
 
 from .constants import (
     BANKS,
-    COUNTY_SUFFIXES,
+    BIRTH_COUNTIES,
+    BIRTH_COUNTY_SLOTS,
     GIVEN_CHARS,
     PROVINCE_CODE,
     REGION_CODES,
@@ -79,7 +80,7 @@ def build_persons(rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_s
     u_birth = rng.uniform("persons:birth", persons)
     native = rng.uniform("persons:native", persons) < 0.85
     other_region = rng.choice("persons:birth_region", persons, REGION_CODES)
-    county = rng.choice("persons:county", persons, COUNTY_SUFFIXES)
+    county = rng.choice("persons:county", persons, [str(i) for i in range(BIRTH_COUNTY_SLOTS)])
     u_seq = rng.integers("persons:seq", persons, 0, seq_span)
     df = pl.DataFrame(
         {
@@ -101,10 +102,12 @@ def build_persons(rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_s
         .cast(pl.Int32)
         .cast(pl.Date)
         .alias("birth_date"),
-        (
-            pl.when(pl.col("native")).then(pl.col("region_code")).otherwise(pl.col("other_region")).str.slice(0, 4)
-            + pl.col("county")
-        ).alias("birth_county"),
+        (pl.when(pl.col("native")).then(pl.col("region_code")).otherwise(pl.col("other_region")) + pl.col("county"))
+        .replace_strict(
+            {city + str(i): code for city, codes in BIRTH_COUNTIES.items() for i, code in enumerate(codes)},
+            return_dtype=pl.String,
+        )
+        .alias("birth_county"),
     )
     # Sequence: unique within (county, birth date, gender); odd for men, even for women.
     grp = ["birth_county", "birth_date", "gender"]
