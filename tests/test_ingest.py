@@ -282,8 +282,8 @@ def test_a_file_failing_half_way_loads_nothing_of_itself(inbox, db, monkeypatch)
     write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
     real_open = ingest.open_file
 
-    def fails_after_first_batch(path):
-        fmt, batches = real_open(path)
+    def fails_after_first_batch(path, **options):
+        fmt, batches = real_open(path, **options)
 
         def gen():
             yield from batches
@@ -335,8 +335,8 @@ def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypa
     write(inbox, "benefit_payments/d.csv", payments(GOOD.format(id=ID_X).replace("P1", "D1")))
     real_open = ingest.open_file
 
-    def c_is_cut_off(path):
-        fmt, batches = real_open(path)
+    def c_is_cut_off(path, **options):
+        fmt, batches = real_open(path, **options)
         if path.name != "c.csv":
             return fmt, batches
 
@@ -371,10 +371,10 @@ def run_two_files_where_the_second_breaks(inbox: Path, db: Path, monkeypatch) ->
     write(inbox, "benefit_payments/b.csv", payments(GOOD.format(id=ID_X).replace("P1", "B1")))
     real_open = ingest.open_file
 
-    def b_breaks(path):
+    def b_breaks(path, **options):
         if path.name == "b.csv":
             raise MemoryError("simulated")
-        return real_open(path)
+        return real_open(path, **options)
 
     monkeypatch.setattr(ingest, "open_file", b_breaks)
     with pytest.raises(MemoryError):
@@ -394,3 +394,259 @@ def test_files_are_committed_in_groups_and_an_error_loses_only_the_group_in_prog
     run_two_files_where_the_second_breaks(inbox, db, monkeypatch)
     assert query(db, "SELECT payment_id FROM benefit_payments") == [("P1",)]
     assert query(db, "SELECT file, status FROM ingested_files") == [("benefit_payments/a.csv", "loaded")]
+
+
+# --- issue 11: a bad file costs only itself; links are not followed; re-delivery overlaps --------------------
+
+
+def good_payment(inbox: Path) -> None:
+    write(inbox, "benefit_payments/zz_good.csv", payments(GOOD.format(id=ID_X).replace("P1", "G1")))
+
+
+def assert_good_loaded(results) -> None:
+    good = results["benefit_payments/zz_good.csv"]
+    assert (good.status, good.rows_loaded) == ("loaded", 1), good
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_header_colliding_after_trimming_rejects_that_file_only(inbox, db, suffix):
+    header = PAYMENTS_HEADER.split(",") + [" amount "]
+    row = GOOD.format(id=ID_X).split(",") + ["1.00"]
+    if suffix == "csv":
+        write(inbox, "benefit_payments/a.csv", ",".join(header) + "\n" + ",".join(row) + "\n")
+    else:
+        path = inbox / "benefit_payments" / "a.xlsx"
+        path.parent.mkdir(parents=True)
+        wb = xlsxwriter.Workbook(path)
+        ws = wb.add_worksheet()
+        ws.write_row(0, 0, header)
+        ws.write_row(1, 0, row)
+        wb.close()
+    good_payment(inbox)
+    results = run_dataset(inbox, db, "r1")
+    a = results[f"benefit_payments/a.{suffix}"]
+    assert a.status == "rejected" and "表头列名重复" in a.reason and "after trimming: 'amount'" in a.reason
+    assert_good_loaded(results)
+
+
+def test_whatever_a_reader_raises_rejects_that_file_with_type_and_message(inbox, db, monkeypatch):
+    import pipelines.ingest.load as ingest
+
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    good_payment(inbox)
+    real = ingest.process_batch
+
+    def breaks_on_a(batch, mapping, spec, window, file, run_id):
+        if file.endswith("a.csv"):
+            raise KeyError("a library's surprise \x1b[31m" + "x" * 10_000)
+        return real(batch, mapping, spec, window, file, run_id)
+
+    monkeypatch.setattr(ingest, "process_batch", breaks_on_a)
+    results = run_dataset(inbox, db, "r1")
+    a = results["benefit_payments/a.csv"]
+    assert a.status == "rejected" and a.reason.startswith("读取出错 error while reading the file (KeyError):")
+    assert "\x1b" not in a.reason and len(a.reason) < 200
+    assert_good_loaded(results)
+
+
+def test_a_full_disk_while_transcoding_rejects_that_file_and_the_scratch_folder_is_used(inbox, db, monkeypatch):
+    import errno
+
+    import pipelines.ingest.readers as readers
+
+    chinese = GOOD.format(id=ID_X).replace("pension", "基本养老金")  # not ASCII: GB18030, transcoded
+    write(inbox, "benefit_payments/a.csv", payments(chinese), encoding="gb18030")
+    write(inbox, "benefit_payments/b.csv", payments(chinese.replace("P1", "B1")), encoding="gb18030")
+    good_payment(inbox)
+    scratch = db.parent / ".scratch-r1"
+    used = []
+    real = readers.transcode_to_utf8
+
+    def full_for_a(path, encoding, out):
+        used.append([copy.name[:5] for copy in scratch.iterdir()])  # the copy being written is in scratch
+        if path.name == "a.csv":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, encoding, out)
+
+    monkeypatch.setattr(readers, "transcode_to_utf8", full_for_a)
+    con = connect(db)
+    try:
+        results = {r.file: r for r in ingest_files(con, discover(inbox), "r1", AS_OF, scratch=scratch)}
+    finally:
+        con.close()
+    a = results["benefit_payments/a.csv"]
+    assert a.status == "rejected" and "No space left on device" in a.reason
+    assert results["benefit_payments/b.csv"].status == "loaded"
+    assert_good_loaded(results)
+    assert used == [["utf8-"], ["utf8-"]] and list(scratch.iterdir()) == []
+
+
+def test_the_same_column_in_english_and_chinese_loads_only_with_the_same_values(inbox, db, monkeypatch):
+    import pipelines.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 256)  # several batches: the difference is found half-way
+    header = PAYMENTS_HEADER + ",发放金额"
+    rows = [GOOD.format(id=ID_X).replace("P1", f"P{i}") + ",100.00" for i in range(20)]
+    write(inbox, "benefit_payments/same.csv", header + "\n" + "\n".join(rows) + "\n")
+    rows[15] = rows[15][: -len("100.00")] + "999.00"
+    write(inbox, "benefit_payments/differs.csv", header + "\n" + "\n".join(r.replace("P", "D") for r in rows) + "\n")
+    good_payment(inbox)
+    results = run_dataset(inbox, db, "r1")
+    assert (results["benefit_payments/same.csv"].status, results["benefit_payments/same.csv"].rows_loaded) == (
+        "loaded",
+        20,
+    )
+    differs = results["benefit_payments/differs.csv"]
+    assert differs.status == "rejected"
+    assert "column amount (发放金额) given twice, as 'amount' and '发放金额', with different values: line 17" in (
+        differs.reason
+    )
+    assert query(db, "SELECT count(*) FROM benefit_payments WHERE source_file = 'benefit_payments/differs.csv'") == [
+        (0,)
+    ]
+    assert_good_loaded(results)
+
+
+def test_a_header_only_file_is_a_delivery_of_zero_rows(inbox, db):
+    write(inbox, "benefit_payments/none.csv", PAYMENTS_HEADER + "\n")
+    write(inbox, "benefit_payments/nocol.csv", "payment_id,person_id\n")
+    results = run_dataset(inbox, db, "r1")
+    none = results["benefit_payments/none.csv"]
+    assert (none.status, none.rows_loaded, none.rows_quarantined) == ("loaded", 0, 0)
+    assert none.reason == "仅有表头 header only: no rows"
+    nocol = results["benefit_payments/nocol.csv"]
+    assert nocol.status == "rejected" and "missing required column" in nocol.reason
+    assert run_dataset(inbox, db, "r2")["benefit_payments/none.csv"].status == "skipped"  # same bytes again
+
+
+def test_a_mixed_encoding_file_is_rejected_not_loaded_garbled(inbox, db):
+    # An extra column of remarks: 张伟 in UTF-8 happens to decode as GB18030 (寮犱紵), so the file does too.
+    gb18030 = PAYMENTS_HEADER + ",备注\n" + GOOD.format(id=ID_X) + ",张三\n"
+    utf8 = GOOD.format(id=ID_X).replace("P1", "P2") + ",张伟\n"
+    path = inbox / "benefit_payments" / "mixed.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gb18030.encode("gb18030") + utf8.encode("utf-8"))
+    good_payment(inbox)
+    results = run_dataset(inbox, db, "r1")
+    mixed = results["benefit_payments/mixed.csv"]
+    assert mixed.status == "rejected" and mixed.reason == "编码混杂 mixed encodings: line 3 is UTF-8 in a GB18030 file"
+    assert_good_loaded(results)
+
+
+PASSWD = "root:x:0:0:root:/root:/bin/bash\n"
+
+
+def test_symbolic_links_are_rejected_by_name_and_never_followed(inbox, db, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text(PASSWD)
+    (outside / "deaths").mkdir()
+    (outside / "deaths" / "d.csv").write_text(f"person_id,death_date,source\n{ID_X},2025-01-05,police\n")
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    (inbox / "benefit_payments" / "passwd.csv").symlink_to(outside / "passwd")
+    (inbox / "benefit_payments" / "inner.csv").symlink_to(inbox / "benefit_payments" / "a.csv")  # inside: still not
+    (inbox / "benefit_payments" / "sub").symlink_to(outside / "deaths")
+    (inbox / "death_records").symlink_to(outside / "deaths")
+    items = discover(inbox)
+    assert {i.file: i.kind for i in items} == {
+        "benefit_payments/a.csv": "file",
+        "benefit_payments/inner.csv": "symlink",
+        "benefit_payments/passwd.csv": "symlink",
+        "benefit_payments/sub": "symlink",
+        "death_records": "symlink",
+    }
+    results = run_dataset(inbox, db, "r1")
+    for name in ("benefit_payments/inner.csv", "benefit_payments/passwd.csv", "benefit_payments/sub", "death_records"):
+        assert (results[name].status, results[name].reason) == ("rejected", "符号链接 symbolic link: not followed")
+    assert results["benefit_payments/a.csv"].status == "loaded"
+    stored = query(db, "SELECT string_agg(coalesce(reason, ''), '') FROM ingested_files")[0][0]
+    assert "root:" not in stored
+    assert query(db, "SELECT count(*) FROM death_records") == [(0,)]
+
+
+def test_a_named_pipe_is_rejected_not_read(inbox, db):
+    import os
+
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    os.mkfifo(inbox / "benefit_payments" / "pipe.csv")  # reading it would block the run forever
+    results = run_dataset(inbox, db, "r1")
+    assert results["benefit_payments/pipe.csv"].status == "rejected"
+    assert "not a regular file" in results["benefit_payments/pipe.csv"].reason
+    assert results["benefit_payments/a.csv"].status == "loaded"
+
+
+def test_a_file_that_cannot_be_opened_is_rejected_and_the_run_goes_on(inbox, db, monkeypatch):
+    import pipelines.ingest.load as ingest
+
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X)))
+    good_payment(inbox)
+    real = ingest.sha256_of
+
+    def denied(path):
+        if path.name == "a.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(ingest, "sha256_of", denied)
+    results = run_dataset(inbox, db, "r1")
+    assert results["benefit_payments/a.csv"].status == "rejected"
+    assert "cannot be opened" in results["benefit_payments/a.csv"].reason
+    assert_good_loaded(results)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason_part"),
+    [("X" * 5_000_000, "header line cannot be parsed"), ("X" * 100_000, "duplicate column names")],
+)
+def test_a_huge_header_gives_a_short_reason(inbox, db, name, reason_part):
+    write(inbox, "benefit_payments/a.csv", f"{PAYMENTS_HEADER},{name},{name}\n" + GOOD.format(id=ID_X) + ",1,2\n")
+    good_payment(inbox)
+    results = run_dataset(inbox, db, "r1")
+    result = results["benefit_payments/a.csv"]
+    assert result.status == "rejected" and reason_part in result.reason
+    assert len(result.reason) < 300
+    assert query(db, "SELECT max(length(reason)) FROM ingested_files") == [(len(result.reason),)]
+    assert_good_loaded(results)
+
+
+def test_a_quarantine_reason_quotes_a_cell_short_and_without_control_characters(inbox, db):
+    cell = "\x1b[2J2025-13-45" + "9" * 1_000_000
+    write(inbox, "benefit_payments/a.csv", payments(GOOD.format(id=ID_X).replace("2024-03-05", cell)))
+    run_dataset(inbox, db, "r1")
+    ((reason,),) = query(db, "SELECT reason FROM quarantine")
+    assert "unparseable date: '[2J2025-13-45999" in reason and reason.endswith("…")
+    assert len(reason) < 200 and "\x1b" not in reason
+
+
+def test_overlapping_files_finds_a_renamed_copy_corrected_later(inbox, db):
+    from pipelines.ingest.registry import overlapping_files
+
+    rows = [GOOD.format(id=ID_X).replace("P1", f"P{i}") for i in range(10)]
+    write(inbox, "benefit_payments/a.csv", payments(*rows))
+    write(inbox, "benefit_payments/other.csv", payments(GOOD.format(id=ID_X).replace("P1", "Q1")))
+    run_dataset(inbox, db, "r1")
+    con = connect(db)
+    try:
+        assert overlapping_files(con, "r1") == []  # files of one dataset that share no rows
+    finally:
+        con.close()
+    corrected = rows[:6] + [r.replace("100.00", "101.00") for r in rows[6:]] + [rows[0].replace("P0", "N1")]
+    write(inbox, "benefit_payments/a_copy.csv", payments(*corrected))  # 6 of its 11 rows are a.csv's
+    write(inbox, "benefit_payments/fresh.csv", payments(rows[0].replace("P0", "F1")))
+    run_dataset(inbox, db, "r2")
+    con = connect(db)
+    try:
+        found = overlapping_files(con, "r2")
+        assert found == [
+            {
+                "dataset": "benefit_payments",
+                "file": "benefit_payments/a_copy.csv",
+                "other_file": "benefit_payments/a.csv",
+                "rows": 11,
+                "rows_shared": 6,
+                "share": round(6 / 11, 4),
+            }
+        ]
+        assert overlapping_files(con, "r2", min_share=0.6) == []
+    finally:
+        con.close()

@@ -3,6 +3,7 @@
 The steps, each a small function:
 
 1. `map_headers`    English or Chinese headers, padded, any order -> canonical names
+   `check_twins`    a contract column given twice (`amount` and `金额`) must hold the same values
 2. `stringify`      native Parquet/XLSX types -> the text forms the normalisers read
 3. `normalise`      text -> canonical typed values plus a parse reason per cell
 4. validation       the pandera schema of the dataset (`schemas.validation`) -> failed checks per row
@@ -19,6 +20,7 @@ import polars as pl
 
 from pipelines.ingest.normalize import clean_frame, normaliser_for
 from pipelines.ingest.readers import RawBatch, UnreadableFile
+from pipelines.ingest.reasons import EXCERPT_CHARS, quoted
 from schemas.datasets import POLARS_TYPES, Dataset
 from schemas.validation import DateWindow, failures
 
@@ -49,6 +51,47 @@ def map_headers(headers: Iterable[str], spec: Dataset) -> dict[str, str]:
         names = ", ".join(f"{c} ({spec.column(c).zh})" for c in missing)
         raise UnreadableFile(f"缺少必填列 missing required column(s): {names}")
     return mapping
+
+
+def twin_headers(headers: Iterable[str], spec: Dataset) -> dict[str, list[str]]:
+    """Contract columns the header gives more than once -> those headers, in file order.
+
+    E.g. `amount` and `金额`, or `amount` and `Amount`: `map_headers` reads the first; the file loads only
+    if every row holds the same value under each (`check_twins`).
+    """
+    aliases = header_aliases(spec)
+    found: dict[str, list[str]] = {}
+    for h in headers:
+        canonical = aliases.get(h.strip().lower()) or aliases.get(h.strip())
+        if canonical:
+            found.setdefault(canonical, []).append(h)
+    return {c: hs for c, hs in found.items() if len(hs) > 1}
+
+
+def check_twins(batch: RawBatch, twins: dict[str, list[str]], spec: Dataset) -> None:
+    """Raise UnreadableFile at the first row where a column given twice holds two different values.
+
+    Values are compared as text, trimmed, an empty cell equal to a missing one. Raised half-way through a
+    file, it rejects the whole file: the rows of it already loaded are removed again.
+    """
+    for canonical, headers in twins.items():
+        first = headers[0]
+        for other in headers[1:]:
+            differs = batch.frame.select(
+                _comparable(first).ne_missing(_comparable(other)).fill_null(False).alias("differs")
+            ).to_series()
+            if differs.any():
+                line = batch.lines.filter(differs)[0]
+                column = f"{canonical} ({spec.column(canonical).zh})"
+                raise UnreadableFile(
+                    f"同一列出现两次且取值不同 column {column} given twice, as {quoted(first)} and {quoted(other)}, "
+                    f"with different values: line {line}"
+                )
+
+
+def _comparable(name: str) -> pl.Expr:
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(text != "").then(text)
 
 
 def stringify(frame: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> pl.DataFrame:
@@ -133,7 +176,7 @@ def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> 
     parsed = (
         reasons.unpivot(index="index", variable_name="column", value_name="reason")
         .drop_nulls("reason")
-        .with_columns(pl.lit(0).alias("priority"))
+        .with_columns(_sanitised(pl.col("reason")), pl.lit(0).alias("priority"))
     )
     checked = checks.with_columns(pl.lit(1).alias("priority"))
     cells = (
@@ -147,6 +190,18 @@ def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> 
         pl.col("column").first(),
         pl.format("{}: {}", "column", "reason").str.join("; ").alias("reason"),
     )
+
+
+# A parse reason quotes the cell: a short excerpt of it, on one line, without control characters.
+REASON_CELL_CHARS = EXCERPT_CHARS + 40
+
+
+def _sanitised(reason: pl.Expr) -> pl.Expr:
+    one_line = reason.str.replace_all(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]", " ").str.replace_all(
+        r"[\p{Cc}\p{Cf}\p{Co}]", ""
+    )
+    cut = one_line.str.slice(0, REASON_CELL_CHARS - 1) + pl.lit("…")
+    return pl.when(one_line.str.len_chars() > REASON_CELL_CHARS).then(cut).otherwise(one_line)
 
 
 @dataclass

@@ -3,23 +3,30 @@
 A file that cannot be read at all is recorded as `rejected`; nothing of it stays loaded, and the
 version in force before stays in force. Reading and validating a batch (`pipelines.ingest.batch`)
 runs in a worker thread one batch ahead of the DuckDB appends (docs/adr/0009-ingest-throughput.md).
+Whatever goes wrong while one file is hashed, read or validated (an unreadable file, a full disk, a
+library's error on odd content) rejects that file with the reason and the others go on; only what is
+not the file's fault (MemoryError, KeyboardInterrupt, an error on the DuckDB side) fails the call.
+A symbolic link or other non-regular entry of the inbox is rejected by name, never opened.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from pipelines.ingest import registry
-from pipelines.ingest.batch import BatchOutcome, map_headers, process_batch
-from pipelines.ingest.inbox import InboxFile, sha256_of
+from pipelines.ingest.batch import BatchOutcome, check_twins, map_headers, process_batch, twin_headers
+from pipelines.ingest.inbox import SPECIAL, SYMLINK, InboxFile, link_digest, sha256_of
 from pipelines.ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, open_file
+from pipelines.ingest.reasons import REASON_CHARS, excerpt, quoted
 from pipelines.warehouse.append import Appender
 from pipelines.warehouse.session import Transaction, transaction
 from schemas.datasets import BY_NAME, Dataset
@@ -33,7 +40,7 @@ RowsDone = Callable[[str, int], None]
 class FileResult:
     dataset: str
     file: str
-    status: str  # loaded | skipped | replaced | rejected
+    status: str  # loaded | skipped | replaced | rejected (and, for a withdrawal, withdrawn)
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
@@ -50,9 +57,34 @@ class Planned:
     status: str
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date) -> FileResult:
+HEADER_ONLY = "仅有表头 header only: no rows"
+SYMLINK_REASON = "符号链接 symbolic link: not followed"
+SPECIAL_REASON = "非普通文件 not a regular file (a pipe, socket or device): not read"
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, as_of: dt.date, *, scratch: Path | None = None
+) -> FileResult:
     """Load one file in one transaction; see `ingest_files`."""
-    return ingest_files(con, [item], run_id, as_of)[0]
+    return ingest_files(con, [item], run_id, as_of, scratch=scratch)[0]
+
+
+def unexpected_reason(err: BaseException) -> str:
+    """The reason of a file rejected for an error no reader anticipated: its type and a short excerpt."""
+    return f"读取出错 error while reading the file ({type(err).__name__}): {excerpt(err)}"
+
+
+def _identify(item: InboxFile) -> tuple[str, int, str | None]:
+    """(sha256, size, the reason to reject it unread, if any). A link's target is never opened: its digest
+    is that of the link's text."""
+    try:
+        if item.kind == SYMLINK:
+            return link_digest(item.path), item.path.lstat().st_size, SYMLINK_REASON
+        if item.kind == SPECIAL:
+            return hashlib.sha256(b"").hexdigest(), 0, SPECIAL_REASON
+        return sha256_of(item.path), item.path.lstat().st_size, None
+    except OSError as err:  # gone since it was listed, not readable, swapped for a link
+        return hashlib.sha256(b"").hexdigest(), 0, f"文件无法打开 the file cannot be opened: {excerpt(err)}"
 
 
 # Files are committed together until this many rows are pending: few commits (small files cost
@@ -68,6 +100,7 @@ def ingest_files(
     on_rows: RowsDone | None = None,
     *,
     window: DateWindow | None = None,
+    scratch: Path | None = None,
 ) -> list[FileResult]:
     """Load files (one dataset's, as the flow calls it); one result per file, in order.
 
@@ -78,9 +111,12 @@ def ingest_files(
     thread one batch ahead of loading into DuckDB, so the two cores share the work. Files are
     committed in groups of about `COMMIT_ROWS` rows, never part of a file; any other error
     rolls back the group in progress (docs/adr/0009-ingest-throughput.md).
+
+    `scratch`: the folder for the readers' temporary files (the flow gives the run's private
+    `<db>.scratch-<run>`); None: a private temporary folder per file.
     """
     with transaction(con) as tx:
-        return _ingest_in_transaction(tx, items, run_id, window or DateWindow(as_of), on_rows)
+        return _ingest_in_transaction(tx, items, run_id, window or DateWindow(as_of), on_rows, scratch)
 
 
 def _ingest_in_transaction(
@@ -89,6 +125,7 @@ def _ingest_in_transaction(
     run_id: str,
     window: DateWindow,
     on_rows: RowsDone | None,
+    scratch: Path | None,
 ) -> list[FileResult]:
     """The body of `ingest_files`, inside its open transaction (which it commits group by group)."""
     con = tx.con
@@ -108,23 +145,27 @@ def _ingest_in_transaction(
             status=result.status,
             rows_loaded=result.rows_loaded,
             rows_quarantined=result.rows_quarantined,
-            reason=result.reason,
+            reason=excerpt(result.reason, REASON_CHARS) if result.reason is not None else None,
         )
         results[item.file] = result
 
+    def reject(item: InboxFile, sha256: str, size: int, reason: str) -> None:
+        record(item, sha256, size, FileResult(item.dataset, item.file, "rejected", reason=reason), None)
+
     # Hashing releases the GIL: the files are hashed two at a time (the machine's two cores).
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(sha256_of, [item.path for item in items]))
-    for item, sha256 in zip(items, digests, strict=True):
-        size = item.path.stat().st_size
+        identities = list(pool.map(_identify, items))
+    for item, (sha256, size, refused) in zip(items, identities, strict=True):
         spec = BY_NAME.get(item.dataset)
+        if refused is not None:
+            reject(item, sha256, size, refused)
+            continue
         if spec is None:
-            reason = f"未知数据集 unknown dataset folder '{item.dataset}'"
-            record(item, sha256, size, FileResult(item.dataset, item.file, "rejected", reason=reason), None)
+            reject(item, sha256, size, f"未知数据集 unknown dataset folder {quoted(item.dataset)}")
             continue
         if item.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            reason = f"不支持的文件类型 unsupported file type '{item.path.suffix}': expected .csv, .xlsx or .parquet"
-            record(item, sha256, size, FileResult(item.dataset, item.file, "rejected", reason=reason), None)
+            expected = "expected .csv, .xlsx or .parquet"
+            reject(item, sha256, size, f"不支持的文件类型 unsupported file type {quoted(item.path.suffix)}: {expected}")
             continue
         same = registry.file_with_same_bytes(con, item.dataset, sha256) or shas.get((item.dataset, sha256))
         if same is not None:
@@ -138,7 +179,7 @@ def _ingest_in_transaction(
     appends = Appender(con)
     tally: dict[str, list[int]] = {}  # per file: rows loaded, rows quarantined
     pending = 0  # rows of the files settled since the last commit
-    for event in _read_ahead(planned, run_id, window):
+    for event in _read_ahead(planned, run_id, window, scratch):
         plan, item = event.plan, event.plan.item
         counts = tally.setdefault(item.file, [0, 0])
         if event.outcome is not None:
@@ -159,7 +200,10 @@ def _ingest_in_transaction(
             if plan.status == "replaced":
                 appends.flush()
                 registry.remove_file_rows(con, item.dataset, item.file, run_id, this_run=False)
-            note = "更正替换 correction replaces the earlier version" if plan.status == "replaced" else None
+            notes = ["更正替换 correction replaces the earlier version"] if plan.status == "replaced" else []
+            if counts == [0, 0]:
+                notes.append(HEADER_ONLY)
+            note = "; ".join(notes) or None
             result = FileResult(item.dataset, item.file, plan.status, counts[0], counts[1], note)
             record(item, plan.sha256, plan.size, result, event.fmt)
             pending += counts[0] + counts[1]
@@ -178,18 +222,19 @@ class ReadEvent:
     plan: Planned
     fmt: str | None = None
     outcome: BatchOutcome | None = None
-    rejected: UnreadableFile | None = None
+    rejected: str | None = None  # the reason
 
 
 _DONE = object()
 READ_AHEAD_BATCHES = 2
 
 
-def _read_ahead(planned: list[Planned], run_id: str, window: DateWindow) -> Iterator[ReadEvent]:
+def _read_ahead(planned: list[Planned], run_id: str, window: DateWindow, scratch: Path | None) -> Iterator[ReadEvent]:
     """Read and validate the planned files in a worker thread, at most a few batches ahead of the caller.
 
-    Yields, per file, its batches then one closing event (end or rejection). An unexpected
-    error in the worker is raised here; if the caller stops early, the worker is stopped.
+    Yields, per file, its batches then one closing event (end or rejection). Any error reading one file
+    (an Exception) rejects that file; a MemoryError or any other BaseException in the worker is raised
+    here. If the caller stops early, the worker is stopped.
     """
     handoff: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
     stop = threading.Event()
@@ -202,24 +247,42 @@ def _read_ahead(planned: list[Planned], run_id: str, window: DateWindow) -> Iter
             except queue.Full:
                 continue
 
+    def read(plan: Planned) -> None:
+        """Hand over the batches of one file, then its end or its rejection."""
+        batches: Iterator | None = None
+        try:
+            fmt, batches = open_file(plan.item.path, scratch=scratch)
+            mapping: dict[str, str] | None = None
+            twins: dict[str, list[str]] = {}
+            for batch in batches:
+                if stop.is_set():
+                    return
+                if mapping is None:
+                    mapping = map_headers(batch.frame.columns, plan.spec)
+                    twins = twin_headers(batch.frame.columns, plan.spec)
+                check_twins(batch, twins, plan.spec)
+                outcome = process_batch(batch, mapping, plan.spec, window, plan.item.file, run_id)
+                put(ReadEvent(plan, fmt, outcome=outcome))
+            if mapping is None:
+                raise UnreadableFile("空文件 empty file: no header")
+            put(ReadEvent(plan, fmt))
+        except UnreadableFile as err:
+            put(ReadEvent(plan, rejected=str(err)))
+        except MemoryError:
+            raise
+        except Exception as err:  # whatever the file did to a reader, a library or a normaliser: this file only
+            put(ReadEvent(plan, rejected=unexpected_reason(err)))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # a reader's temporary copy goes now, also when stopped half-way
+
     def work() -> None:
         try:
             for plan in planned:
-                try:
-                    fmt, batches = open_file(plan.item.path)
-                    mapping: dict[str, str] | None = None
-                    for batch in batches:
-                        if stop.is_set():
-                            return
-                        if mapping is None:
-                            mapping = map_headers(batch.frame.columns, plan.spec)
-                        outcome = process_batch(batch, mapping, plan.spec, window, plan.item.file, run_id)
-                        put(ReadEvent(plan, fmt, outcome=outcome))
-                    if mapping is None:
-                        raise UnreadableFile("空文件 empty file: no header")
-                    put(ReadEvent(plan, fmt))
-                except UnreadableFile as err:
-                    put(ReadEvent(plan, rejected=err))
+                if stop.is_set():
+                    return
+                read(plan)
             put(_DONE)
         except BaseException as err:  # handed to the caller's thread, raised there
             put(err)

@@ -1,8 +1,12 @@
 """The file registry (`ingested_files`): which version of each delivered file is in force.
 
-A file's identity across deliveries is `<dataset>/<name>`; a version is its sha256. Loaded and
-replaced versions are in force (the latest one of a file); skipped and rejected ones never are
-(docs/adr/0003-file-registry-and-redelivery.md).
+A file's identity across deliveries is `<dataset>/<name>`; a version is its sha256. The latest loaded,
+replaced or withdrawn event of a file decides: a loaded or replaced version is in force, a withdrawn file
+is not (until it is delivered again); skipped and rejected versions never are
+(docs/adr/0003-file-registry-and-redelivery.md, docs/adr/0011-redelivery-and-withdrawal.md).
+`sql/ingest/in_force_files.sql` is the one statement of it.
+
+`overlapping_files` finds the files a run loaded whose rows largely duplicate another file in force.
 """
 
 from __future__ import annotations
@@ -11,31 +15,33 @@ import datetime as dt
 
 import duckdb
 
+from pipelines.warehouse.sql import read_sql
+from schemas.datasets import BY_NAME
+
+# A file's rows "largely duplicate" another file's when at least this share of them are identical.
+OVERLAP_SHARE = 0.5
+
+
+def version_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> tuple[str, int | None] | None:
+    """(sha256, size in bytes) of the version of (dataset, file) whose rows are in force, if any."""
+    rows = con.execute(
+        f"SELECT sha256, size_bytes FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? AND file = ?",
+        [dataset, file],
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
 
 def file_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> str | None:
     """sha256 of the version of (dataset, file) whose rows are in force, if any."""
-    rows = con.execute(
-        """
-        SELECT sha256 FROM ingested_files
-        WHERE dataset = ? AND file = ? AND status IN ('loaded', 'replaced')
-        ORDER BY ingested_at DESC LIMIT 1
-        """,
-        [dataset, file],
-    ).fetchall()
-    return rows[0][0] if rows else None
+    version = version_in_force(con, dataset, file)
+    return version[0] if version else None
 
 
 def file_with_same_bytes(con: duckdb.DuckDBPyConnection, dataset: str, sha256: str) -> str | None:
     """A file of the dataset whose version in force has these exact bytes."""
     rows = con.execute(
-        """
-        WITH in_force AS (
-            SELECT file, sha256, row_number() OVER (PARTITION BY file ORDER BY ingested_at DESC) AS rn
-            FROM ingested_files
-            WHERE dataset = ? AND status IN ('loaded', 'replaced')
-        )
-        SELECT file FROM in_force WHERE rn = 1 AND sha256 = ? ORDER BY file LIMIT 1
-        """,
+        f"SELECT file FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? AND sha256 = ? "
+        "ORDER BY file LIMIT 1",
         [dataset, sha256],
     ).fetchall()
     return rows[0][0] if rows else None
@@ -53,6 +59,53 @@ def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str, ru
         f"DELETE FROM quarantine WHERE dataset = ? AND file = ? AND run_id {op} ?", [dataset, file, run_id]
     ).fetchall()
     return int(removed[0][0]) if removed else 0
+
+
+def remove_all_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> tuple[int, int]:
+    """Delete every row and quarantine row of a file, whichever run loaded them: (rows, quarantine rows)."""
+    if dataset not in BY_NAME:  # the table name comes from the contract, never from a request
+        raise ValueError(f"unknown dataset {dataset!r}")
+    rows = con.execute(f'DELETE FROM "{dataset}" WHERE source_file = ?', [file]).fetchall()
+    quarantined = con.execute("DELETE FROM quarantine WHERE dataset = ? AND file = ?", [dataset, file]).fetchall()
+    return (int(rows[0][0]) if rows else 0, int(quarantined[0][0]) if quarantined else 0)
+
+
+def overlapping_files(
+    con: duckdb.DuckDBPyConnection, run_id: str, *, min_share: float = OVERLAP_SHARE
+) -> list[dict[str, object]]:
+    """Files run `run_id` loaded or replaced whose rows largely duplicate another file in force.
+
+    One dict per (file, other file) where at least `min_share` of the file's valid rows are identical, on
+    every contract column, to a row of the other file of the same dataset, e.g. a renamed copy of a file
+    delivered again, then corrected:
+    `{"dataset": str, "file": str, "other_file": str, "rows": int, "rows_shared": int, "share": float}`
+    (`share` = rows_shared / rows, 0..1, four decimals), ordered by dataset (contract order), file, share
+    descending. Read-only: works on the published file. Rows are compared by hash
+    (`sql/ingest/overlapping_files.sql`): one scan of each dataset the run loaded files of.
+    """
+    datasets = {
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT dataset FROM ingested_files WHERE run_id = ? AND status IN ('loaded', 'replaced')",
+            [run_id],
+        ).fetchall()
+    }
+    found: list[dict[str, object]] = []
+    query = read_sql("ingest/overlapping_files.sql")
+    for dataset in (name for name in BY_NAME if name in datasets):
+        params = {"dataset": dataset, "run_id": run_id, "min_share": min_share}
+        for file, other, rows, shared, share in con.execute(query, params).fetchall():
+            found.append(
+                {
+                    "dataset": dataset,
+                    "file": file,
+                    "other_file": other,
+                    "rows": int(rows),
+                    "rows_shared": int(shared),
+                    "share": float(share),
+                }
+            )
+    return found
 
 
 def record_file(
