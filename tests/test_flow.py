@@ -25,4 +25,4 @@ def test_a_staging_that_fails_half_way_leaves_no_staging_folder(tmp_path, monkey
     monkeypatch.setattr(flow, "stage_datasets", disk_full)
     with pytest.raises(OSError, match="No space left"):
         flow.detect(settings, building, "20261202T020000-abcdef", dt.date(2026, 12, 2))
-    assert not list(tmp_path.glob(".stage-*"))
+    assert not list(tmp_path.glob("*.stage-*"))

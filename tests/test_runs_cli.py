@@ -224,3 +224,15 @@ def test_locked_by_a_running_job(db: Path, capsys: pytest.CaptureFixture[str]) -
     assert "is locked by another process" in err
     # once the job has let go, the history reads again
     assert run_runs(_args(db)) == 0
+
+
+def test_why_a_run_failed_is_shown_under_the_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    con = connect(db)
+    con.execute("UPDATE runs SET error = 'OSError: [Errno 28] No space left on device' WHERE status = 'failed'")
+    con.close()
+    assert run_runs(_args(db)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "失败原因 why runs failed:",
+        "  - 20261127T220000-cccccc: OSError: [Errno 28] No space left on device",
+    ]

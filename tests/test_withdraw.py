@@ -204,3 +204,47 @@ def test_the_command_refuses_a_database_that_is_not_fundwatch_s(inbox, tmp_path,
     assert withdraw(other, inbox, "a.csv", "--reason", "wrong") == 2
     assert "not a fundwatch database" in capsys.readouterr().err
     assert withdraw(tmp_path / "missing.duckdb", inbox, "a.csv", "--reason", "wrong") == 2
+
+
+@pytest.mark.slow
+def test_through_real_runs_a_withdrawal_and_a_renamed_copy_are_said_in_the_summary(inbox, tmp_path):
+    """`fundwatch run`, `fundwatch withdraw`, `fundwatch run` as processes: the summary says what happened."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    db = tmp_path / "fw.duckdb"
+
+    def fundwatch(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pipelines", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    def run() -> subprocess.CompletedProcess:
+        return fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", str(AS_OF))
+
+    # a renamed copy of a.csv, corrected in one amount: a new file whose rows repeat a.csv's
+    copy = (HEADER + ROWS).replace("202404,100.00", "202404,101.00")
+    (inbox / "benefit_payments" / "a_copy.csv").write_text(copy, encoding="utf-8")
+    first = run()
+    assert first.returncode == 1, first.stderr[-2000:]  # P3 is quarantined
+    assert "注意 warning" in first.stdout and "benefit_payments/a_copy.csv: 1/2 行 rows (50%)" in first.stdout
+
+    (inbox / "benefit_payments" / "a_copy.csv").unlink()  # the office removes the copy and withdraws it
+    asked = fundwatch(
+        "withdraw", "benefit_payments", "a_copy.csv", "--reason", "重复报送", "--by", "chief", "--db", str(db)
+    )
+    assert asked.returncode == 0, asked.stderr
+    second = run()
+    assert "撤回请求 withdrawal requests (1):" in second.stdout
+    assert "benefit_payments/a_copy.csv: 已撤回 withdrawn, 2 行 rows out of force (重复报送)" in second.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM benefit_payments WHERE source_file LIKE '%a_copy%'").fetchall() == [
+            (0,)
+        ]
+        assert con.execute("SELECT files_withdrawn FROM runs ORDER BY started_at DESC LIMIT 1").fetchall() == [(1,)]
+    finally:
+        con.close()
+    run()  # the next run finds the request done in the published file and clears the queue
+    assert not pending_requests(db)

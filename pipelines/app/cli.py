@@ -2,20 +2,25 @@
 `pipelines.app.commands` listed in `COMMANDS`.
 
 The settings are read from the environment once, here (`Settings.from_env`), and handed to the command.
-Exit statuses: 0 done, 1 done with bad input (`fundwatch run`), 2 usage error (a bad argument or setting),
-3 the database is held by a running job (`fundwatch runs`).
+Exit statuses: 0 done; 1 done, with bad input (`fundwatch run`: rows quarantined or files rejected);
+2 usage error (a bad argument or setting); 3 failed (`fundwatch run`: nothing published but the `failed`
+row; `fundwatch runs`: the database is held by a running job); 4 another run holds the database
+(`fundwatch run`: nothing done); 5 the case log is broken (`fundwatch case verify-log`).
+
+Every file a command creates is private (`Settings.file_mode`, 0600 by default): the umask is set here.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from pipelines.app.commands import case, report, run, runs, serve, synth
+from pipelines.app.commands import case, report, run, runs, serve, synth, withdraw
 from pipelines.app.console import error
 from pipelines.app.settings import Settings, SettingsError
 
-COMMANDS = (run, case, report, runs, serve, synth)
+COMMANDS = (run, case, report, runs, serve, synth, withdraw)
 EXIT_USAGE = 2
 
 
@@ -33,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         error(f"fundwatch: 设置无效 invalid setting: {err}")
         return EXIT_USAGE
+    os.umask(settings.umask)
     args = build_parser(settings).parse_args(argv)
     return args.handler(args, settings)
 

@@ -38,6 +38,7 @@ from pipelines.detect.engine import run_rule
 from pipelines.detect.stage import stage_datasets
 from pipelines.ingest.inbox import InboxFile, discover
 from pipelines.ingest.load import FileResult, ingest_files
+from pipelines.ingest.withdrawal import Withdrawal, apply_withdrawals
 from pipelines.rules import BY_CODE, RULES
 from pipelines.warehouse import publication, runs
 from pipelines.warehouse.session import writer
@@ -57,6 +58,7 @@ class RunOutcome:
     status: str  # succeeded | bad_input
     db: Path
     results: list[FileResult]
+    withdrawals: list[Withdrawal]
 
     @property
     def exit_code(self) -> int:
@@ -74,9 +76,17 @@ def crash_drill(point: str, crash_at: str | None) -> None:
 
 @task(name="ingest-dataset", task_run_name="ingest-{dataset}", retries=1, retry_delay_seconds=5)
 def ingest_dataset(
-    building: Path, dataset: str, files: list[InboxFile], run_id: str, window: DateWindow, memory_limit: str
+    building: Path,
+    dataset: str,
+    files: list[InboxFile],
+    run_id: str,
+    window: DateWindow,
+    memory_limit: str,
+    scratch: Path,
 ) -> list[FileResult]:
-    """Load every file of one dataset (committed in groups of files); a retry skips the groups committed."""
+    """Load every file of one dataset (committed in groups of files); a retry skips the groups committed.
+
+    `scratch` is the run's folder for the readers' temporary files (beside the database, private)."""
     logger = get_run_logger()
     shown = progress.current()
     shown.dataset(dataset, len(files))
@@ -89,7 +99,7 @@ def ingest_dataset(
         }
         # A retry of this task skips the files of the groups already committed.
         todo = [f for f in files if f.file not in done]
-        results = ingest_files(con, todo, run_id, window.as_of, on_rows=shown.rows, window=window)
+        results = ingest_files(con, todo, run_id, window.as_of, on_rows=shown.rows, window=window, scratch=scratch)
     for result in results:
         if result.status == "rejected":
             logger.error("拒收 rejected %s: %s", result.file, result.reason)
@@ -149,10 +159,11 @@ def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> t
             message = "规则输入未变 detection inputs unchanged since run %s: findings carried forward"
             get_run_logger().info(message, last[0])
             return key, True
-    stage = building.parent / f".stage-{run_id}"
+    stage = publication.work_path(settings.db, "stage", run_id)
     try:
         with writer(building, memory_limit=memory_limit) as con:
             stage_datasets(con, stage)
+        crash_drill("staged", settings.crash_at)
         findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
         merge_findings(building, findings, as_of, run_id, memory_limit)
     finally:
@@ -181,28 +192,32 @@ class Phases:
 
 
 @flow(name="fundwatch-nightly", flow_run_name="nightly-{as_of}")
-def nightly_run(settings: Settings, as_of: dt.date) -> RunOutcome:
+def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
     """One nightly run: ingest and validate every delivered file of the inbox, detect, update the cases, publish.
 
     All work happens in a building copy of the DuckDB file; the published file is replaced only at the end,
-    atomically (`pipelines.warehouse.publication`). A run that fails publishes nothing but its own `failed`
-    row in `runs`.
+    atomically (`pipelines.warehouse.publication`). The caller holds the database's writer lock and records
+    a failure (`pipelines.app.summary.run_and_summarise`): a run that fails publishes nothing but its own
+    `failed` row in `runs`.
     """
     db, inbox, memory_limit = settings.db, settings.inbox, settings.duckdb_memory_limit
-    started_at = dt.datetime.now()
-    run_id = runs.new_run_id(started_at)
     phases = Phases()
     phases.begin("prepare")
     building = publication.start_building(db)
+    scratch = publication.work_path(db, "scratch", run_id)
+    delivered = discover(inbox)
     with writer(building, memory_limit=memory_limit) as con:
         runs.start_run(con, run_id, as_of, str(inbox))
+        withdrawals = apply_withdrawals(con, run_id, db, delivered)  # requests of `fundwatch withdraw`
     results: list[FileResult] = []
     try:
         crash_drill("started", settings.crash_at)
         phases.begin("ingest")
-        for dataset, files in group_by_dataset(discover(inbox)).items():
-            results += ingest_dataset(building, dataset, files, run_id, settings.date_window(as_of), memory_limit)
+        window = settings.date_window(as_of)
+        for dataset, files in group_by_dataset(delivered).items():
+            results += ingest_dataset(building, dataset, files, run_id, window, memory_limit, scratch)
             crash_drill(f"ingested:{dataset}", settings.crash_at)
+        shutil.rmtree(scratch, ignore_errors=True)
         phases.begin("rules", total=len(RULES))
         key, skipped = detect(settings, building, run_id, as_of)
         phases.end()
@@ -219,9 +234,6 @@ def nightly_run(settings: Settings, as_of: dt.date) -> RunOutcome:
             runs.finish_run(con, run_id, status, phases.seconds, key, skipped)
         crash_drill("before_publish", settings.crash_at)
         publication.publish(building, db, memory_limit=memory_limit)
-    except BaseException:
-        publication.publish_failed_run(db, run_id, as_of, str(inbox), started_at, memory_limit=memory_limit)
-        raise
     finally:
         progress.current().close()  # before Prefect logs the end of the flow run
-    return RunOutcome(run_id, status, db, results)
+    return RunOutcome(run_id, status, db, results, withdrawals)

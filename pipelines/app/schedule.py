@@ -15,6 +15,7 @@ never runs it, so serving refuses to start without a real server.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 from pipelines.app.settings import DEFAULT_TIMEZONE, Settings
@@ -22,6 +23,8 @@ from pipelines.app.settings import DEFAULT_TIMEZONE, Settings
 DEPLOYMENT_NAME = "fundwatch-nightly"
 FLOW_NAME = "fundwatch-nightly"  # the deployment's full name is fundwatch-nightly/fundwatch-nightly
 CRON = "0 2 * * *"
+# A scheduled run that finds another run (a manual one) holding the database waits for it this long.
+SCHEDULED_WAIT_SECONDS = 4 * 3600
 TIMEZONE = DEFAULT_TIMEZONE  # the office's; `Settings.timezone` when served
 
 
@@ -46,6 +49,7 @@ def run_scheduled_nightly(as_of: dt.date | None = None) -> dict[str, Any]:
 
     logger = get_run_logger()
     settings = Settings.from_env()
+    os.umask(settings.umask)  # every file the run creates is private
     as_of = as_of or settings.today()
     if not settings.inbox.is_dir():
         raise FileNotFoundError(f"收件目录不存在 inbox folder not found: {settings.inbox}")
@@ -56,7 +60,7 @@ def run_scheduled_nightly(as_of: dt.date | None = None) -> dict[str, Any]:
         settings.db,
         settings.large_payment_threshold,
     )
-    outcome, summary = run_and_summarise(settings, as_of)
+    outcome, summary = run_and_summarise(settings, as_of, wait=SCHEDULED_WAIT_SECONDS)
     if outcome.status == "succeeded":
         logger.info("run %s succeeded\n%s", outcome.run_id, text(summary))
     else:

@@ -14,6 +14,9 @@ Environment variables (all optional):
 * ``FUNDWATCH_TIMEZONE``  the office's time zone, default Asia/Shanghai: "today" of every command
 * ``FUNDWATCH_PLAUSIBLE_YEARS_BACK`` / ``_AHEAD``  the window a date or period must lie in around the run's
   data date, default 80 years back and 1 ahead (birth dates: up to 130 years back, never ahead)
+* ``FUNDWATCH_FILE_MODE``  permissions of every file fundwatch creates (they hold citizens' IDs): 0600
+  (default, the owner only) or 0640 (the owner's group may read: give the folder that group and the setgid
+  bit, `chgrp staff var && chmod 2750 var`, so that new files take it)
 * ``FUNDWATCH_CRASH_AT``  fault injection for the crash-safety tests only: die at this point of a run
 * ``PREFECT_API_URL``  the Prefect server a schedule is served against (`fundwatch serve --no-server`)
 """
@@ -42,6 +45,8 @@ THRESHOLD = "FUNDWATCH_LARGE_PAYMENT_THRESHOLD"
 MEMORY_LIMIT = "FUNDWATCH_DUCKDB_MEMORY_LIMIT"
 TIMEZONE = "FUNDWATCH_TIMEZONE"
 CRASH_AT = "FUNDWATCH_CRASH_AT"
+FILE_MODE = "FUNDWATCH_FILE_MODE"
+FILE_MODES = ("0600", "0640")
 YEARS_BACK = "FUNDWATCH_PLAUSIBLE_YEARS_BACK"
 YEARS_AHEAD = "FUNDWATCH_PLAUSIBLE_YEARS_AHEAD"
 PREFECT_API_URL = "PREFECT_API_URL"
@@ -60,6 +65,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     plausible_years_back: int = DEFAULT_YEARS_BACK
     plausible_years_ahead: int = DEFAULT_YEARS_AHEAD
+    file_mode: str = "0600"
     crash_at: str | None = None  # never set in production
     prefect_api_url: str | None = None
 
@@ -74,6 +80,7 @@ class Settings:
             timezone=env.get(TIMEZONE) or DEFAULT_TIMEZONE,
             plausible_years_back=_years(YEARS_BACK, env.get(YEARS_BACK), DEFAULT_YEARS_BACK),
             plausible_years_ahead=_years(YEARS_AHEAD, env.get(YEARS_AHEAD), DEFAULT_YEARS_AHEAD),
+            file_mode=_file_mode(env.get(FILE_MODE)),
             crash_at=env.get(CRASH_AT) or None,
             prefect_api_url=env.get(PREFECT_API_URL) or None,
         )
@@ -99,6 +106,12 @@ class Settings:
         """Today in the office's time zone: the default date of every command and of a scheduled run."""
         return (now or dt.datetime.now(dt.UTC)).astimezone(self.zone()).date()
 
+    @property
+    def umask(self) -> int:
+        """The process umask that makes every new file `file_mode` (and folders accordingly: 0700 / 0750)."""
+        mode = int(self.file_mode, 8)
+        return 0o777 & ~(mode | (mode & 0o444) >> 2)
+
     def date_window(self, as_of: dt.date) -> DateWindow:
         """Where a run's dates and periods may lie (`schemas.validation.DateWindow`)."""
         return DateWindow(as_of, self.plausible_years_back, self.plausible_years_ahead)
@@ -113,6 +126,7 @@ class Settings:
             TIMEZONE: self.timezone,
             YEARS_BACK: str(self.plausible_years_back),
             YEARS_AHEAD: str(self.plausible_years_ahead),
+            FILE_MODE: self.file_mode,
         }
         if self.prefect_api_url:
             env[PREFECT_API_URL] = self.prefect_api_url
@@ -127,6 +141,15 @@ class Settings:
 def child_environment(**overrides: str) -> dict[str, str]:
     """This process's environment with some variables set: for a child process (a Prefect server)."""
     return {**os.environ, **overrides}
+
+
+def _file_mode(text: str | None) -> str:
+    if not text:
+        return "0600"
+    mode = text.strip().rjust(4, "0")
+    if mode not in FILE_MODES:
+        raise SettingsError(f"{FILE_MODE}: one of {', '.join(FILE_MODES)}, got {text!r}")
+    return mode
 
 
 def _years(name: str, text: str | None, default: int) -> int:

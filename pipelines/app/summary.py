@@ -1,9 +1,10 @@
 """The end-of-run summary an official reads: Chinese first, the codes and English beside.
 
 `run_and_summarise` is the one way a run is started and reported, by `fundwatch run` and by the
-scheduled flow alike: it runs the nightly flow, then reads the **published** file read-only (analysts
-may be reading it too) and renders the summary: files and rows per dataset, rejected files, findings
-per rule.
+scheduled flow alike: it takes the database's writer lock (one run at a time; ADR 0014), removes what a
+killed run left, runs the nightly flow, records a failure with its first cause, then reads the
+**published** file read-only (analysts may be reading it too) and renders the summary: files and rows
+per dataset, rejected files, findings per rule.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from rich.console import RenderableType
 from pipelines.app.console import Column, table
 from pipelines.app.flow import RunOutcome, nightly_run
 from pipelines.app.settings import Settings
+from pipelines.ingest.registry import overlapping_files
 from pipelines.present.labels import FILE_STATUSES, RUN_STATUSES, rule_label, status_label, status_meaning
+from pipelines.present.masking import mask_ids_in_text
 from pipelines.present.money import fmt_money
 from pipelines.rules import RULES
+from pipelines.warehouse import publication, runs
+from pipelines.warehouse.lock import writer_lock
 from pipelines.warehouse.session import reader
 from pipelines.warehouse.sql import read_sql
 from schemas.datasets import BY_NAME
@@ -27,40 +32,105 @@ from schemas.datasets import BY_NAME
 Lines = list[RenderableType | str]
 
 
-def run_and_summarise(settings: Settings, as_of: dt.date) -> tuple[RunOutcome, Lines]:
-    """One nightly run, then its summary read from the published file (read-only)."""
-    outcome = nightly_run(settings, as_of)
-    with reader(settings.db, memory_limit=settings.duckdb_memory_limit) as con:
-        return outcome, [*run_summary(con, outcome.run_id), "", *findings_summary(con, outcome.run_id)]
+class RunFailed(RuntimeError):
+    """A run failed; `cause` is the first error, `recorded` whether its `failed` row reached `runs`."""
+
+    def __init__(self, run_id: str, cause: BaseException, recorded: bool, secondary: BaseException | None) -> None:
+        self.run_id, self.cause, self.recorded, self.secondary = run_id, cause, recorded, secondary
+        where = (
+            "记录于 recorded in table `runs`"
+            if recorded
+            else f"未能记录 could not be recorded in `runs` either: {describe(secondary)}"
+        )
+        super().__init__(f"运行失败 run {run_id} failed: {describe(cause)} ({where})")
+
+
+def describe(err: BaseException | None) -> str:
+    """An error in one line for a person and for `runs.error`: its type and message, IDs masked, bounded."""
+    if err is None:
+        return ""
+    text = mask_ids_in_text(" ".join(f"{type(err).__name__}: {err}".split()))
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+
+
+ERROR_CHARS = 500
+
+
+def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) -> tuple[RunOutcome, Lines]:
+    """One nightly run under the database's writer lock, then its summary read from the published file.
+
+    Raises `RunInProgress` (nothing done) when another run holds the lock for longer than `wait` seconds,
+    and `RunFailed` (the first cause; the published data unchanged) when the run fails.
+    """
+    started_at = dt.datetime.now()
+    run_id = runs.new_run_id(started_at)
+    with writer_lock(settings.db, wait=wait, run_id=run_id):
+        publication.remove_leftovers(settings.db)
+        try:
+            outcome = nightly_run(settings, as_of, run_id)
+        except Exception as err:
+            raise _record_failure(settings, run_id, as_of, started_at, err) from err
+        except BaseException as err:  # Ctrl-C, SIGTERM: recorded, then stop as asked
+            _record_failure(settings, run_id, as_of, started_at, err)
+            raise
+        with reader(settings.db, memory_limit=settings.duckdb_memory_limit) as con:
+            return outcome, [*run_summary(con, outcome.run_id), "", *findings_summary(con, outcome.run_id)]
+
+
+def _record_failure(
+    settings: Settings, run_id: str, as_of: dt.date, started_at: dt.datetime, cause: BaseException
+) -> RunFailed:
+    """The `failed` row with its cause into the published file; a failure to write it is said, not raised."""
+    try:
+        publication.publish_failed_run(
+            settings.db,
+            run_id,
+            as_of,
+            str(settings.inbox),
+            started_at,
+            describe(cause),
+            memory_limit=settings.duckdb_memory_limit,
+        )
+    except Exception as secondary:
+        publication.remove_leftovers(settings.db)
+        return RunFailed(run_id, cause, False, secondary)
+    publication.remove_leftovers(settings.db)
+    return RunFailed(run_id, cause, True, None)
+
+
+SHOWN_FILE_STATUSES = ("rejected", "skipped", "replaced", "withdrawn")
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
-    """The run's status, then per dataset what happened to its files and rows, then the rejected files."""
+    """The run's status, then per dataset what happened to its files and rows, then the files to look at:
+    rejected, withdrawn (or a withdrawal refused), and files that largely repeat another file in force."""
     order = {name: i for i, name in enumerate(BY_NAME)}
+    relation = con.execute(read_sql("runs/run_summary.sql"), {"run_id": run_id})
+    names = [d[0] for d in relation.description]
     rows = sorted(
-        con.execute(read_sql("runs/run_summary.sql"), {"run_id": run_id}).fetchall(),
-        key=lambda r: (order.get(r[0], len(order)), r[0]),
+        (dict(zip(names, r, strict=True)) for r in relation.fetchall()),
+        key=lambda r: (order.get(r["dataset"], len(order)), r["dataset"]),
     )
     status, as_of = con.execute("SELECT status, as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()
-    cells = []
-    for dataset, files, _loaded_f, replaced, skipped, rejected, rows_loaded, rows_q in rows:
-        zh = BY_NAME[dataset].zh if dataset in BY_NAME else "未知"
-        cells.append([f"{zh} {dataset}", files, f"{rows_loaded:,}", f"{rows_q:,}", rejected, skipped, replaced])
-    totals = [sum(r[i] for r in rows) for i in range(1, 8)]
-    cells.append(
-        ["合计 total", totals[0], f"{totals[5]:,}", f"{totals[6]:,}", totals[4], totals[3], totals[2]],
-    )
+    counted = ["files", "rows_loaded", "rows_quarantined", *(f"files_{s}" for s in SHOWN_FILE_STATUSES)]
+    totals = {"dataset": None, **{k: sum(r[k] for r in rows) for k in counted}}
+
+    def cells(r: dict, label: str) -> list[object]:
+        shown = [r["files"], f"{r['rows_loaded']:,}", f"{r['rows_quarantined']:,}"]
+        return [label, *shown, *(r[f"files_{s}"] for s in SHOWN_FILE_STATUSES)]
+
+    body = [cells(r, f"{BY_NAME[r['dataset']].zh if r['dataset'] in BY_NAME else '未知'} {r['dataset']}") for r in rows]
     columns = [
         Column("数据集 dataset"),
         Column("文件 files", numeric=True),
         Column("载入行 rows loaded", numeric=True),
         Column("隔离行 quarantined", numeric=True),
-        *(Column(status_label(FILE_STATUSES, s), numeric=True) for s in ("rejected", "skipped", "replaced")),
+        *(Column(status_label(FILE_STATUSES, s), numeric=True) for s in SHOWN_FILE_STATUSES),
     ]
     out: Lines = [
         f"fundwatch 运行 run {run_id}  数据日期 as of {as_of}  状态 status: {status_meaning(RUN_STATUSES, status)}",
         "",
-        table(columns, cells),
+        table(columns, [*body, cells(totals, "合计 total")]),
     ]
     rejected = con.execute(
         "SELECT file, reason FROM ingested_files WHERE run_id = ? AND status = 'rejected' ORDER BY file", [run_id]
@@ -68,7 +138,30 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
     if rejected:
         out += ["", f"拒收文件 rejected files ({len(rejected)}):"]
         out += [f"  - {file}: {reason}" for file, reason in rejected]
-    if totals[6]:
+    withdrawals = con.execute(
+        "SELECT file, outcome, coalesce(note, reason), rows_removed FROM withdrawals WHERE run_id = ? ORDER BY file",
+        [run_id],
+    ).fetchall()
+    if withdrawals:
+        out += ["", f"撤回请求 withdrawal requests ({len(withdrawals)}):"]
+        out += [
+            f"  - {file}: 已撤回 withdrawn, {rows:,} 行 rows out of force ({why})"
+            if outcome == "withdrawn"
+            else f"  - {file}: 未撤回 refused: {why}"
+            for file, outcome, why, rows in withdrawals
+        ]
+    overlaps = overlapping_files(con, run_id)
+    if overlaps:
+        out += [
+            "",
+            f"注意 warning: 文件内容与在用文件大量重复 files repeating another file in force ({len(overlaps)}):",
+        ]
+        out += [
+            f"  - {o['file']}: {o['rows_shared']:,}/{o['rows']:,} 行 rows ({o['share']:.0%}) also in {o['other_file']}"
+            " — a renamed copy? `fundwatch withdraw` the one not meant to be in force"
+            for o in overlaps
+        ]
+    if totals["rows_quarantined"]:
         out += [
             "",
             "隔离行明细见表 quarantined rows are in table `quarantine`",

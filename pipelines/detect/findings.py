@@ -62,7 +62,9 @@ def rules_code_version() -> str:
 def detect_key(con: duckdb.DuckDBPyConnection, as_of: dt.date, large_payment_threshold: Decimal) -> str:
     """Fingerprint of everything detection reads: the files in force, the options, the rule code."""
     digest = hashlib.sha256()
-    for dataset, file, sha256 in con.execute(read_sql("detect/in_force_files.sql")).fetchall():
+    in_force = read_sql("ingest/in_force_files.sql")  # one definition of "in force" (ADR 0003, 0011)
+    query = f"SELECT dataset, file, sha256 FROM ({in_force}) ORDER BY dataset, file"
+    for dataset, file, sha256 in con.execute(query).fetchall():
         digest.update(f"{dataset}\t{file}\t{sha256}\n".encode())
     digest.update(f"as_of={as_of}\nthreshold={large_payment_threshold}\ncode={rules_code_version()}\n".encode())
     return digest.hexdigest()

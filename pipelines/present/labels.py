@@ -49,6 +49,7 @@ FILE_STATUSES = _table(
     Status("skipped", "跳过"),
     Status("replaced", "替换"),
     Status("rejected", "拒收"),
+    Status("withdrawn", "撤回", "撤回 withdrawn: its rows are no longer in force (fundwatch withdraw)"),
 )
 
 CASE_STATUS_ZH: dict[str, str] = {code: s.zh for code, s in CASE_STATUSES.items()}

@@ -6,7 +6,13 @@ does all its work there, checkpoints, and renames the building file over the pub
 (`os.replace`, atomic on one filesystem). A reader therefore always sees a complete earlier or newer
 state, never a lock error or half a run; a run killed at any point (even SIGKILL) leaves the
 published file as it was, and the next run starts again from it
-(docs/adr/0008-publication-by-atomic-swap.md).
+(docs/adr/0008-publication-by-atomic-swap.md). Everything here happens under the run's writer lock
+(`pipelines.warehouse.lock`).
+
+The published file keeps its permissions and group across swaps: an operator's `chmod 640` and `chgrp`
+survive every night. Working files of a run live beside the database, named after it (`<db>.building`,
+`<db>.stage-<run>`, `<db>.scratch-<run>`), so they are as private as its folder and the next run removes
+what a killed one left (`remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -24,17 +30,39 @@ def building_path(db: Path) -> Path:
     return db.with_name(db.name + ".building")
 
 
+def work_path(db: Path, kind: str, run_id: str) -> Path:
+    """A run's working folder beside the database: `<db>.stage-<run>` (rules), `<db>.scratch-<run>` (readers)."""
+    return db.with_name(f"{db.name}.{kind}-{run_id}")
+
+
 def _remove(path: Path) -> None:
     for p in (path, path.with_name(path.name + ".wal")):
         p.unlink(missing_ok=True)
 
 
+def remove_leftovers(db: Path) -> list[Path]:
+    """Remove what a killed run of `db` left: its building copy and working folders. Call under the lock."""
+    found = [building_path(db), building_path(db).with_name(building_path(db).name + ".wal")]
+    found = [p for p in found if p.exists()]
+    found += [p for kind in ("stage", "scratch") for p in db.parent.glob(f"{db.name}.{kind}-*")]
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
 def start_building(db: Path) -> Path:
-    """A fresh working copy of the published file (or nothing yet); leftovers of a killed run are dropped."""
+    """A fresh working copy of the published file (or nothing yet); a copy that fails half-way is removed."""
     building = building_path(db)
     _remove(building)
     if db.exists():
-        shutil.copyfile(db, building)
+        try:
+            shutil.copyfile(db, building)
+        except BaseException:
+            _remove(building)
+            raise
     return building
 
 
@@ -46,15 +74,28 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _keep_access(building: Path, db: Path) -> None:
+    """Give the building copy the published file's permission bits and group (what an operator set stays)."""
+    if not db.exists():
+        return
+    published = db.stat()
+    os.chmod(building, published.st_mode & 0o7777)
+    if building.stat().st_gid != published.st_gid:
+        os.chown(building, -1, published.st_gid)
+
+
 def publish(building: Path, db: Path, *, memory_limit: str) -> None:
     """Checkpoint the building file and swap it in for the published one."""
-    with writer(building, memory_limit=memory_limit) as con:
-        con.execute("CHECKPOINT")
-    with building.open("rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(building, db)
-    _fsync_folder(db.parent)
-    _remove(building)
+    try:
+        with writer(building, memory_limit=memory_limit) as con:
+            con.execute("CHECKPOINT")
+        with building.open("rb+") as f:
+            os.fsync(f.fileno())
+        _keep_access(building, db)
+        os.replace(building, db)
+        _fsync_folder(db.parent)
+    finally:
+        _remove(building)
 
 
 def publish_failed_run(
@@ -63,11 +104,16 @@ def publish_failed_run(
     as_of: dt.date,
     inbox: str,
     started_at: dt.datetime,
+    error: str,
     *,
     memory_limit: str,
 ) -> None:
-    """Record a failed run in the published file, its data otherwise unchanged (same swap, from a fresh copy)."""
+    """Record a failed run and its cause in the published file, its data otherwise unchanged (same swap)."""
     building = start_building(db)
-    with writer(building, memory_limit=memory_limit) as con:
-        record_failed_run(con, run_id, as_of, inbox, started_at)
+    try:
+        with writer(building, memory_limit=memory_limit) as con:
+            record_failed_run(con, run_id, as_of, inbox, started_at, error)
+    except BaseException:
+        _remove(building)
+        raise
     publish(building, db, memory_limit=memory_limit)

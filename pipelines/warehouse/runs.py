@@ -27,11 +27,12 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox
 
 
 def record_failed_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox: str, started_at: dt.datetime
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, inbox: str, started_at: dt.datetime, error: str
 ) -> None:
     con.execute(
-        "INSERT INTO runs (run_id, as_of, inbox, started_at, finished_at, status) VALUES (?, ?, ?, ?, ?, 'failed')",
-        [run_id, as_of, inbox, started_at, dt.datetime.now()],
+        "INSERT INTO runs (run_id, as_of, inbox, started_at, finished_at, status, error) "
+        "VALUES (?, ?, ?, ?, ?, 'failed', ?)",
+        [run_id, as_of, inbox, started_at, dt.datetime.now(), error],
     )
 
 

@@ -14,6 +14,7 @@ UPDATE runs SET
     files_replaced   = c.files_replaced,
     files_skipped    = c.files_skipped,
     files_rejected   = c.files_rejected,
+    files_withdrawn  = c.files_withdrawn,
     rows_loaded      = c.rows_loaded,
     rows_quarantined = c.rows_quarantined,
     findings         = (SELECT count(*) FROM suspects WHERE active AND last_run_id = $run_id)
@@ -24,6 +25,7 @@ FROM (
         count(*) FILTER (WHERE status = 'replaced') AS files_replaced,
         count(*) FILTER (WHERE status = 'skipped')  AS files_skipped,
         count(*) FILTER (WHERE status = 'rejected') AS files_rejected,
+        count(*) FILTER (WHERE status = 'withdrawn') AS files_withdrawn,
         coalesce(sum(rows_loaded), 0)               AS rows_loaded,
         coalesce(sum(rows_quarantined), 0)          AS rows_quarantined
     FROM ingested_files WHERE run_id = $run_id

@@ -6,6 +6,7 @@ SELECT
     count(*) FILTER (WHERE status = 'replaced')  AS files_replaced,
     count(*) FILTER (WHERE status = 'skipped')   AS files_skipped,
     count(*) FILTER (WHERE status = 'rejected')  AS files_rejected,
+    count(*) FILTER (WHERE status = 'withdrawn') AS files_withdrawn,
     coalesce(sum(rows_loaded), 0)                AS rows_loaded,
     coalesce(sum(rows_quarantined), 0)           AS rows_quarantined
 FROM ingested_files

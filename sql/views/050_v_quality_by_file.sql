@@ -1,7 +1,7 @@
 -- v_quality_by_file: one row per file per run that saw it (the grain of ingested_files).
 -- Data quality of each delivery: rows loaded and quarantined, the share quarantined, and what the run
 -- did with the file (loaded 载入, skipped 跳过 = same bytes already loaded, replaced 更正替换,
--- rejected 拒收 = unreadable as a whole) with the reason. Quarantined rows themselves: table quarantine.
+-- rejected 拒收 = unreadable as a whole, withdrawn 撤回 = taken out of force by `fundwatch withdraw`) with the reason. Quarantined rows themselves: table quarantine.
 CREATE OR REPLACE VIEW v_quality_by_file AS
 SELECT
     f.run_id,
@@ -15,6 +15,7 @@ SELECT
         WHEN 'skipped' THEN '跳过'
         WHEN 'replaced' THEN '更正替换'
         WHEN 'rejected' THEN '拒收'
+        WHEN 'withdrawn' THEN '撤回'
     END                                                       AS status_zh,
     f.rows_loaded,
     f.rows_quarantined,

@@ -1,4 +1,9 @@
-"""`fundwatch run`: one nightly run (ingest, validate, detect, update the cases, publish), then its summary."""
+"""`fundwatch run`: one nightly run (ingest, validate, detect, update the cases, publish), then its summary.
+
+Exit status: 0 done; 1 done with bad input (quarantined rows or rejected files, all named); 2 usage error;
+3 failed (the first cause on stderr and, when it could be written, in `runs.error`; the published data
+unchanged); 4 another run holds the database (nothing done).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from pipelines.app import console, progress
 from pipelines.app.settings import Settings
 
 NAME = "run"
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+EXIT_BUSY = 4
 
 
 def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
@@ -29,17 +37,35 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
         default=settings.large_payment_threshold,
         help=f"大额支付审批限额 yuan (default {settings.large_payment_threshold})",
     )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run holds the database, wait this long for it (default: refuse at once, exit 4)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.app.summary import run_and_summarise  # imports Prefect: only when a run is asked for
+    from pipelines.app.summary import RunFailed, describe, run_and_summarise  # imports Prefect: only for a run
+    from pipelines.warehouse.lock import RunInProgress
 
     if not args.inbox.is_dir():
         console.error(f"fundwatch: 收件目录不存在 inbox folder not found: {args.inbox}")
-        return 2
+        return EXIT_USAGE
     settings = settings.replace(inbox=args.inbox, db=args.db, large_payment_threshold=args.large_payment_threshold)
-    with progress.using(progress.for_terminal()):
-        outcome, summary = run_and_summarise(settings, args.as_of)
+    try:
+        with progress.using(progress.for_terminal()):
+            outcome, summary = run_and_summarise(settings, args.as_of, wait=args.wait)
+    except RunInProgress as err:
+        console.error(f"fundwatch run: {err}")
+        return EXIT_BUSY
+    except RunFailed as err:
+        console.error(f"fundwatch run: {err}")
+        return EXIT_FAILED
+    except Exception as err:  # anything else (the summary could not be read, the lock folder is not writable …)
+        console.error(f"fundwatch run: 运行失败 run failed: {describe(err)}")
+        return EXIT_FAILED
     console.write(summary)
     return outcome.exit_code

@@ -101,11 +101,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not history:
         console.write([f"尚无运行记录 no runs yet in {db}"])
         return 0
+    failures = [f"  - {r['run_id']}: {r['error']}" for r in history if r.get("error")]
     console.write(
         [
             f"fundwatch 运行记录 run history  {db}  最近 newest {len(history)} / 共 {total} runs",
             "",
             console.table(COLUMNS, [run_cells(r) for r in history]),
+            *(["", "失败原因 why runs failed:", *failures] if failures else []),
         ]
     )
     return 0
