@@ -9,6 +9,7 @@ no longer in force, is refused and recorded.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def test_the_command_refuses_a_database_that_is_not_fundwatch_s(inbox, tmp_path,
 
 
 @pytest.mark.slow
-def test_through_real_runs_a_withdrawal_and_a_renamed_copy_are_said_in_the_summary(inbox, tmp_path):
+def test_through_real_runs_a_withdrawal_and_a_renamed_copy_are_said_in_the_summary(inbox, tmp_path, prefect_api):
     """`fundwatch run`, `fundwatch withdraw`, `fundwatch run` as processes: the summary says what happened."""
     import subprocess
     import sys
@@ -218,7 +219,8 @@ def test_through_real_runs_a_withdrawal_and_a_renamed_copy_are_said_in_the_summa
 
     def fundwatch(*args: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pipelines", *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+        env = dict(os.environ) | prefect_api  # a running Prefect server: no start-up per run
+        return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
 
     def run() -> subprocess.CompletedProcess:
         return fundwatch("run", "--inbox", str(inbox), "--db", str(db), "--as-of", str(AS_OF))
