@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.cases import deadlines
 from pipelines.cases import register as reg
 from pipelines.warehouse.session import transaction
 from pipelines.warehouse.sql import execute_script, read_sql
@@ -20,11 +21,13 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 
 def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run_id: str) -> reg.SyncCounts:
-    """The register follows the run's findings; then `con` (the building copy) mirrors the register."""
+    """The register follows the run's findings and recomputes its provisional deadlines; then `con` (the
+    building copy) mirrors the register."""
     findings = _frame(con, "SELECT * FROM suspects WHERE active")
     payers = _frame(con, read_sql("cases/payers.sql"))
     with reg.writer(register) as cases:
         counts = reg.sync_findings(cases, findings, as_of, run_id)
+        deadlines.recompute_provisional(cases, f"fundwatch-run {run_id}")  # 暂定 deadlines, once a year is known
         reg.record_payers(cases, payers.select("suspect_id", "operator_id"))
         state = reg.cases_frame(cases, as_of)
         history = reg.query_frame(cases, "SELECT * FROM case_events ORDER BY event_id")

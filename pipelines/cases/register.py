@@ -36,7 +36,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.cases import audit
-from pipelines.cases.calendar import rectification_due, report_due
+from pipelines.cases import staff as staff_register
+from pipelines.cases.calendar import Deadline, rectification_due, report_due
 from pipelines.cases.severity import classify
 from pipelines.present.labels import CASE_STATUS_ZH
 from pipelines.warehouse.sql import SQL_DIR
@@ -48,21 +49,40 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "assign": (("open", "under_verification"), "under_verification"),
     "verify": (("under_verification",), "confirmed"),
     "dismiss": (("open", "under_verification"), "dismissed"),
-    "rectify": (("confirmed",), "rectified"),
+    "rectify": (("confirmed", "partially_recovered"), "partially_recovered or rectified"),
+    "write_off": (("confirmed", "partially_recovered"), "rectified (nothing left outstanding)"),
 }
+# Columns added to `cases` after 001 (sql/cases/003_case_work.sql): an older register gets them on opening.
+ADDED_COLUMNS = (
+    ("due_provisional", "INTEGER NOT NULL DEFAULT 0"),
+    ("report_due_provisional", "INTEGER NOT NULL DEFAULT 0"),
+    ("written_off_amount", "TEXT"),
+    ("excess_amount", "TEXT"),
+    ("last_reported_on", "TEXT"),
+)
 
 
 class CaseError(ValueError):
     """An analyst's request the register refuses (unknown case, wrong status, 回避 …)."""
 
 
-def open_register(path: Path) -> sqlite3.Connection:
-    """The register, created if new. Waits up to 60 s for another writer instead of failing.
+class RegisterMissing(FileNotFoundError):
+    """No case register where one was expected: a command never creates an empty one by accident."""
+
+
+def open_register(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """The register, created if new (only with `create`; else RegisterMissing naming the path). Waits up to
+    60 s for another writer instead of failing.
 
     A register older than the hash chain is brought up to it here, once: the chain's columns are added, then
     its events are hashed in order and the chaining recorded (`audit.chain_existing`), each step one
     BEGIN IMMEDIATE transaction that checks again, inside it, whether it is still needed.
     """
+    if not create and not path.is_file():
+        raise RegisterMissing(
+            f"案件登记簿不存在 no case register at {path.resolve()} (a nightly run creates it beside its database; "
+            "give --db of that database)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     con.row_factory = sqlite3.Row
@@ -78,7 +98,16 @@ def open_register(path: Path) -> sqlite3.Connection:
         with write_transaction(con):
             if audit.needs_chaining(con):
                 audit.chain_existing(con, _now())
+    if _columns_missing(con):
+        with write_transaction(con):
+            for name, kind in _columns_missing(con):
+                con.execute(f"ALTER TABLE cases ADD COLUMN {name} {kind}")
     return con
+
+
+def _columns_missing(con: sqlite3.Connection) -> list[tuple[str, str]]:
+    present = {row[1] for row in con.execute("PRAGMA table_info(cases)")}
+    return [(name, kind) for name, kind in ADDED_COLUMNS if name not in present]
 
 
 @contextlib.contextmanager
@@ -96,9 +125,9 @@ def reader(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.contextmanager
-def writer(path: Path) -> Iterator[sqlite3.Connection]:
+def writer(path: Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
     """The register for reading and writing (`open_register`), closed when the block ends."""
-    con = open_register(path)
+    con = open_register(path, create=create)
     try:
         yield con
     finally:
@@ -118,7 +147,8 @@ def write_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def _now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+    """Now, with its UTC offset (2026-12-02T10:00:00+08:00): a time read elsewhere is never ambiguous."""
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _event(
@@ -130,8 +160,8 @@ def _event(
     to_status: str | None,
     reason: str | None = None,
     details: dict[str, object] | None = None,
-) -> None:
-    """Append one event, chained to the last one (the caller holds the write transaction)."""
+) -> int:
+    """Append one event, chained to the last one (the caller holds the write transaction); its event_id."""
     fields: dict[str, object] = {
         "suspect_id": suspect_id,
         "at": _now(),
@@ -144,11 +174,12 @@ def _event(
     }
     fields = {name: None if value is None else str(value) for name, value in fields.items()}  # stored as TEXT
     prev_hash = audit.head(con)
-    con.execute(
+    cursor = con.execute(
         "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason, details,"
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [*(fields[name] for name in audit.HASHED_FIELDS), prev_hash, audit.event_hash(prev_hash, fields)],
     )
+    return int(cursor.lastrowid)
 
 
 # ---- the nightly run -------------------------------------------------------------------------
@@ -270,6 +301,104 @@ def record_payers(con: sqlite3.Connection, payers: pl.DataFrame) -> None:
 
 
 # ---- the analysts ----------------------------------------------------------------------------
+#
+# Every analyst action is one write transaction: the case is read, the request checked (who, state, date,
+# money), the event appended with the fields it sets (`details["set"]`), and the case row updated with exactly
+# those fields. A correction replays the case's events without the one it voids (`_replay`), so the row is
+# always what its events say (docs/adr/0015-case-work.md).
+
+# The fields analysts' events set (and a correction rebuilds); the nightly run owns the others.
+ANALYST_FIELDS = (
+    "status",
+    "assignee",
+    "assigned_region",
+    "assigned_on",
+    "due_date",
+    "due_provisional",
+    "confirmed_on",
+    "severity",
+    "report_due",
+    "report_due_provisional",
+    "reported_on",
+    "last_reported_on",
+    "dismissed_reason",
+    "recovered_amount",
+    "written_off_amount",
+    "excess_amount",
+    "rectified_on",
+)
+ANALYST_ACTIONS = ("assign", "verify", "dismiss", "rectify", "write_off", "report", "report_again", "reopen")
+# Who may act (beyond the assignee, who may do the WORK actions on their own case).
+CHIEF_ONLY = ("assign", "write_off", "reopen", "correct")
+WORK = ("verify", "dismiss", "rectify", "report")
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whose act it is (`staff`, whose role and cases are checked), and the chief who recorded it on their
+    behalf (`recorded_by`), if any."""
+
+    staff: staff_register.Staff
+    recorded_by: staff_register.Staff | None = None
+
+    @property
+    def id(self) -> str:
+        return self.staff.staff_id
+
+    def details(self) -> dict[str, object]:
+        return {"recorded_by": self.recorded_by.staff_id} if self.recorded_by else {}
+
+
+def actor(con: sqlite3.Connection, os_user: str, on_behalf_of: str | None = None) -> Actor:
+    """The staff member an OS account maps to; with `on_behalf_of`, that colleague, recorded by a chief."""
+    me = staff_register.actor_for(con, os_user)
+    if on_behalf_of is None or on_behalf_of == me.staff_id:
+        return Actor(me)
+    if me.role != "chief":
+        raise staff_register.NotAllowed(
+            f"{me.label}: 只有科长可代他人登记 only a chief may record on a colleague's behalf (--by)"
+        )
+    return Actor(staff_register.get_active(con, on_behalf_of, "代登记对象 --by"), recorded_by=me)
+
+
+def _as_actor(con: sqlite3.Connection, by: str | Actor) -> Actor:
+    """An Actor, or a staff id taken as the actor (the API used directly, e.g. by tests and the web app)."""
+    return by if isinstance(by, Actor) else Actor(staff_register.get_active(con, by, "经办人 actor"))
+
+
+def _may(who: Actor, action: str, case: sqlite3.Row) -> None:
+    """Refuse what the actor's role does not allow on this case (NotAllowed)."""
+    member = who.staff
+    if member.role == "admin":
+        raise staff_register.NotAllowed(
+            f"{member.label}: 系统管理员不得经办业务 a system administrator may not touch cases"
+        )
+    if member.role == "auditor":
+        raise staff_register.NotAllowed(f"{member.label}: 审计人员只读 an auditor reads, changes nothing")
+    if member.role == "chief":
+        return
+    if action in CHIEF_ONLY:
+        raise staff_register.NotAllowed(f"{member.label}: 只有科长可以{_ACTION_ZH[action]} only a chief may {action}")
+    if case["assignee"] != member.staff_id:
+        raise staff_register.NotAllowed(
+            f"{case['suspect_id']}: {member.label} 不是该案核查人 is not the case's assignee "
+            f"({case['assignee'] or '未交办 unassigned'}): only the assignee or a chief may {action}"
+        )
+
+
+_ACTION_ZH = {
+    "assign": "交办",
+    "verify": "确认违规",
+    "dismiss": "排除",
+    "rectify": "登记追回",
+    "write_off": "核销",
+    "report": "报告要情",
+    "report_again": "续报要情",
+    "reopen": "重新打开",
+    "correct": "更正",
+}
 
 
 def get_case(con: sqlite3.Connection, suspect_id: str) -> sqlite3.Row:
@@ -284,10 +413,77 @@ def _transition(con: sqlite3.Connection, suspect_id: str, action: str) -> sqlite
     allowed, _ = TRANSITIONS[action]
     if case["status"] not in allowed:
         raise CaseError(
-            f"{suspect_id}: 状态为{CASE_STATUS_ZH[case['status']]} ({case['status']})，不能{action}; "
+            f"{suspect_id}: 状态为{CASE_STATUS_ZH[case['status']]} ({case['status']})，不能{_ACTION_ZH[action]}; "
             f"'{action}' needs status {' or '.join(allowed)}"
         )
     return case
+
+
+def _check_on(case: sqlite3.Row, on: dt.date, today: dt.date | None, *after: str) -> None:
+    """An event date is not in the future, nor before the finding was first seen or the step it follows."""
+    today = today or dt.date.today()
+    if on > today:
+        raise CaseError(f"{case['suspect_id']}: 日期 {on} 晚于今天 is in the future (today {today})")
+    bounds = [("first_seen", "疑点发现日期 first seen"), *((f, _DATE_ZH[f]) for f in after)]
+    for field, label in bounds:
+        value = case[field]
+        if value and on.isoformat() < value[:10]:
+            raise CaseError(f"{case['suspect_id']}: 日期 {on} 早于{label} {value[:10]}: an event cannot precede it")
+
+
+_DATE_ZH = {"assigned_on": "交办日期 assigned", "confirmed_on": "确认日期 confirmed"}
+
+
+def _amount(value: Decimal, what: str) -> Decimal:
+    """An exact amount in yuan, to the fen: finite, positive, at most two decimals."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise CaseError(f"{what}不是有效金额 is not an amount: {value}")
+    if value <= 0:
+        raise CaseError(f"{what}须大于零 must be more than zero: {value}")
+    if value != value.quantize(CENT):
+        raise CaseError(f"{what}只能精确到分 is exact to the fen (two decimals): {value}")
+    return value.quantize(CENT)
+
+
+def _dec(text: object) -> Decimal:
+    return Decimal(str(text)).quantize(CENT) if text not in (None, "") else ZERO
+
+
+def outstanding(case: sqlite3.Row | dict) -> Decimal:
+    """待追回: the amount at risk not yet recovered nor written off."""
+    rest = _dec(case["amount_at_risk"]) - _dec(case["recovered_amount"]) - _dec(case["written_off_amount"])
+    return max(rest, ZERO)
+
+
+def _record(
+    con: sqlite3.Connection,
+    case: sqlite3.Row,
+    who: Actor | str,
+    action: str,
+    changes: dict[str, object],
+    reason: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> int:
+    """Append the event (with the fields it sets) and update the case with exactly those fields."""
+    actor_id = who.id if isinstance(who, Actor) else who
+    details: dict[str, object] = {"set": changes, **(extra or {})}
+    if isinstance(who, Actor):
+        details.update(who.details())
+    to_status = changes.get("status", case["status"])
+    event_id = _event(con, case["suspect_id"], actor_id, action, case["status"], str(to_status), reason, details)
+    if changes:
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        con.execute(f"UPDATE cases SET {columns} WHERE suspect_id = ?", [*changes.values(), case["suspect_id"]])
+    return event_id
+
+
+def _money_row(
+    con: sqlite3.Connection, case: sqlite3.Row, event_id: int, kind: str, amount: Decimal, on: dt.date, reason
+) -> None:
+    con.execute(
+        "INSERT INTO case_money (suspect_id, event_id, kind, amount, on_date, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        [case["suspect_id"], event_id, kind, f"{amount}", on.isoformat(), reason],
+    )
 
 
 def assign(
@@ -295,110 +491,351 @@ def assign(
     suspect_id: str,
     *,
     assignee: str,
-    by: str,
+    by: str | Actor,
     on: dt.date,
+    today: dt.date | None = None,
     region_code: str | None = None,
     reason: str | None = None,
-) -> str:
-    """Hand a case to a verifier of its pooling region (下查一级); the deadline is 30 working days on."""
+) -> Deadline:
+    """Hand a case to a verifier of its pooling region (下查一级); due 30 working days on (chief only)."""
     with write_transaction(con):
+        who = _as_actor(con, by)
         case = _transition(con, suspect_id, "assign")
+        _may(who, "assign", case)
+        _check_on(case, on, today)
+        region = region_code or case["region_code"]
+        verifier = staff_register.get_active(con, assignee, "核查人 assignee")
+        if verifier.role not in ("verifier", "chief"):
+            raise staff_register.NotAllowed(
+                f"{verifier.label}: 只能交办给核查员或科长 a case is assigned to a verifier or a chief"
+            )
+        if not verifier.covers(region):
+            raise staff_register.NotAllowed(
+                f"{verifier.label}: 不负责统筹区 {region} does not work region {region} "
+                f"(regions: {', '.join(verifier.regions) or '-'})"
+            )
         payers = {r[0] for r in con.execute("SELECT operator_id FROM case_payers WHERE suspect_id = ?", [suspect_id])}
         if assignee in payers:
-            raise CaseError(
+            raise staff_register.NotAllowed(
                 f"{suspect_id}: {assignee} 经办了该笔支付，应当回避 paid this benefit and may not verify it"
             )
-        region = region_code or case["region_code"]
         due = rectification_due(on)
-        con.execute(
-            "UPDATE cases SET status = 'under_verification', assignee = ?, assigned_region = ?, assigned_on = ?,"
-            " due_date = ? WHERE suspect_id = ?",
-            [assignee, region, on.isoformat(), due.isoformat(), suspect_id],
-        )
-        _event(
-            con,
-            suspect_id,
-            by,
-            "assign",
-            case["status"],
-            "under_verification",
-            reason,
-            {"assignee": assignee, "region": region, "due_date": due.isoformat()},
-        )
-    return due.isoformat()
+        changes = {
+            "status": "under_verification",
+            "assignee": assignee,
+            "assigned_region": region,
+            "assigned_on": on.isoformat(),
+            "due_date": due.date.isoformat(),
+            "due_provisional": int(due.provisional),
+        }
+        _record(con, case, who, "assign", changes, reason, {"on": on.isoformat()})
+    return due
 
 
-def verify(con: sqlite3.Connection, suspect_id: str, *, by: str, on: dt.date, reason: str | None = None) -> str:
+def verify(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    on: dt.date,
+    today: dt.date | None = None,
+    reason: str | None = None,
+) -> str:
     """Verification confirms the violation (确认违规): 要情 or 重大要情, to be reported in 5 working days."""
     with write_transaction(con):
+        who = _as_actor(con, by)
         case = _transition(con, suspect_id, "verify")
+        _may(who, "verify", case)
+        _check_on(case, on, today, "assigned_on")
         severity = classify(Decimal(case["amount_at_risk"]))
         due = report_due(on)
-        con.execute(
-            "UPDATE cases SET status = 'confirmed', confirmed_on = ?, severity = ?, report_due = ?"
-            " WHERE suspect_id = ?",
-            [on.isoformat(), severity, due.isoformat(), suspect_id],
-        )
-        _event(
-            con,
-            suspect_id,
-            by,
-            "verify",
-            case["status"],
-            "confirmed",
-            reason,
-            {"severity": severity, "report_due": due.isoformat()},
-        )
+        changes = {
+            "status": "confirmed",
+            "confirmed_on": on.isoformat(),
+            "severity": severity,
+            "report_due": due.date.isoformat(),
+            "report_due_provisional": int(due.provisional),
+        }
+        _record(con, case, who, "verify", changes, reason, {"on": on.isoformat()})
     return severity
 
 
-def dismiss(con: sqlite3.Connection, suspect_id: str, *, by: str, reason: str) -> None:
+def dismiss(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    reason: str,
+    on: dt.date | None = None,
+    today: dt.date | None = None,
+) -> None:
     """Verification found no violation (排除); a reason is required."""
-    if not reason.strip():
+    if not reason or not reason.strip():
         raise CaseError("排除须说明理由 a dismissal needs a reason")
     with write_transaction(con):
+        who = _as_actor(con, by)
         case = _transition(con, suspect_id, "dismiss")
-        con.execute(
-            "UPDATE cases SET status = 'dismissed', dismissed_reason = ? WHERE suspect_id = ?", [reason, suspect_id]
-        )
-        _event(con, suspect_id, by, "dismiss", case["status"], "dismissed", reason)
+        _may(who, "dismiss", case)
+        on = on or today or dt.date.today()
+        _check_on(case, on, today)
+        changes = {"status": "dismissed", "dismissed_reason": reason}
+        _record(con, case, who, "dismiss", changes, reason, {"on": on.isoformat()})
 
 
 def rectify(
-    con: sqlite3.Connection, suspect_id: str, *, by: str, on: dt.date, recovered: Decimal, reason: str | None = None
-) -> None:
-    """The violation is rectified (已整改), with the amount recovered (追回金额)."""
-    if recovered < 0:
-        raise CaseError("追回金额不能为负 the amount recovered cannot be negative")
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    on: dt.date,
+    recovered: Decimal,
+    today: dt.date | None = None,
+    reason: str | None = None,
+    excess_reason: str | None = None,
+) -> str:
+    """Money recovered (追回): it accumulates per event; the case is 部分追回 until nothing is outstanding,
+    then 已整改. More than is outstanding needs `excess_reason` (罚没 penalties …): the excess is recorded apart,
+    never as recovery. Returns the new status."""
+    amount = _amount(recovered, "追回金额 the amount recovered")
     with write_transaction(con):
+        who = _as_actor(con, by)
         case = _transition(con, suspect_id, "rectify")
-        # A recurrence rectified again adds to what was recovered before: 追回金额 is cumulative.
-        earlier = Decimal(case["recovered_amount"]) if case["recovered_amount"] else Decimal("0")
-        amount = f"{(earlier + recovered).quantize(Decimal('0.01'))}"
-        con.execute(
-            "UPDATE cases SET status = 'rectified', recovered_amount = ?, rectified_on = ? WHERE suspect_id = ?",
-            [amount, on.isoformat(), suspect_id],
-        )
-        _event(
-            con,
-            suspect_id,
-            by,
-            "rectify",
-            case["status"],
-            "rectified",
-            reason,
-            {"recovered_now": f"{recovered.quantize(Decimal('0.01'))}", "recovered_amount": amount},
-        )
+        _may(who, "rectify", case)
+        _check_on(case, on, today, "assigned_on", "confirmed_on")
+        rest = outstanding(case)
+        toward, excess = min(amount, rest), max(amount - rest, ZERO)
+        if excess and not (excess_reason and excess_reason.strip()):
+            raise CaseError(
+                f"{suspect_id}: 追回 {amount} 超过待追回金额 {rest}，须说明超出部分的性质（如罚没）"
+                f" recovering {amount} exceeds the {rest} outstanding: give --excess-reason (e.g. 罚没 penalties)"
+            )
+        changes: dict[str, object] = {"recovered_amount": f"{_dec(case['recovered_amount']) + toward}"}
+        if excess:
+            changes["excess_amount"] = f"{_dec(case['excess_amount']) + excess}"
+        closed = rest - toward == 0
+        changes["status"] = "rectified" if closed else "partially_recovered"
+        if closed:
+            changes["rectified_on"] = on.isoformat()
+        extra = {"on": on.isoformat(), "recovered_now": f"{toward}", "excess_now": f"{excess}"}
+        event_id = _record(con, case, who, "rectify", changes, reason, extra)
+        if toward:
+            _money_row(con, case, event_id, "recovered", toward, on, reason)
+        if excess:
+            _money_row(con, case, event_id, "excess", excess, on, excess_reason)
+    return str(changes["status"])
 
 
-def mark_reported(con: sqlite3.Connection, suspect_id: str, *, by: str, on: dt.date) -> None:
-    """The confirmed case was reported upward as 要情 / 重大要情."""
+def write_off(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    on: dt.date,
+    reason: str,
+    amount: Decimal | None = None,
+    today: dt.date | None = None,
+) -> Decimal:
+    """核销 (chief only, with a reason): write off the outstanding rest (or part of it); nothing outstanding
+    closes the case as 已整改. Returns the amount written off."""
+    if not reason or not reason.strip():
+        raise CaseError("核销须说明理由 a write-off needs a reason")
     with write_transaction(con):
+        who = _as_actor(con, by)
+        case = _transition(con, suspect_id, "write_off")
+        _may(who, "write_off", case)
+        _check_on(case, on, today, "assigned_on", "confirmed_on")
+        rest = outstanding(case)
+        value = rest if amount is None else _amount(amount, "核销金额 the amount written off")
+        if value > rest:
+            raise CaseError(f"{suspect_id}: 核销金额 {value} 超过待追回金额 {rest} exceeds the {rest} outstanding")
+        changes: dict[str, object] = {"written_off_amount": f"{_dec(case['written_off_amount']) + value}"}
+        if rest - value == 0:
+            changes.update(status="rectified", rectified_on=on.isoformat())
+        event_id = _record(con, case, who, "write_off", changes, reason, {"on": on.isoformat(), "amount": f"{value}"})
+        if value:
+            _money_row(con, case, event_id, "written_off", value, on, reason)
+    return value
+
+
+def mark_reported(
+    con: sqlite3.Connection, suspect_id: str, *, by: str | Actor, on: dt.date, today: dt.date | None = None
+) -> str:
+    """The confirmed case was reported upward as 要情 / 重大要情: the first report (报告), later ones 续报.
+    Returns the action recorded ('report' or 'report_again')."""
+    with write_transaction(con):
+        who = _as_actor(con, by)
         case = get_case(con, suspect_id)
-        if case["severity"] is None:
+        if case["severity"] is None or case["status"] in ("open", "under_verification", "dismissed"):
             raise CaseError(f"{suspect_id}: 尚未确认违规，无需报告 not confirmed, nothing to report")
-        con.execute("UPDATE cases SET reported_on = ? WHERE suspect_id = ?", [on.isoformat(), suspect_id])
-        _event(con, suspect_id, by, "report", case["status"], case["status"], details={"reported_on": on.isoformat()})
+        _may(who, "report", case)
+        _check_on(case, on, today, "confirmed_on")
+        first = case["reported_on"] is None
+        if not first and on.isoformat() < case["last_reported_on"]:
+            raise CaseError(f"{suspect_id}: 续报日期 {on} 早于上次报告 {case['last_reported_on']}")
+        changes: dict[str, object] = {"last_reported_on": on.isoformat()}
+        if first:
+            changes["reported_on"] = on.isoformat()
+        action = "report" if first else "report_again"
+        _record(con, case, who, action, changes, None, {"on": on.isoformat(), "reported_on": on.isoformat()})
+    return action
+
+
+def reopen(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    reason: str,
+    on: dt.date | None = None,
+    today: dt.date | None = None,
+) -> str:
+    """A chief reopens a closed case (排除 or 已整改) with a reason; the earlier events stay as they were.
+    A dismissed case goes back to verification (or open when never assigned); a rectified one to 确认违规 or
+    部分追回. Returns the new status."""
+    if not reason or not reason.strip():
+        raise CaseError("重新打开须说明理由 reopening needs a reason")
+    with write_transaction(con):
+        who = _as_actor(con, by)
+        case = get_case(con, suspect_id)
+        if case["status"] not in CLOSED:
+            raise CaseError(f"{suspect_id}: 案件未结 ({case['status']})，无需重新打开 the case is not closed")
+        _may(who, "reopen", case)
+        on = on or today or dt.date.today()
+        _check_on(case, on, today)
+        changes: dict[str, object]
+        if case["status"] == "dismissed":
+            status = "under_verification" if case["assignee"] else "open"
+            changes = {"status": status, "dismissed_reason": None}
+        else:
+            status = "partially_recovered" if _dec(case["recovered_amount"]) > 0 else "confirmed"
+            changes = {"status": status, "rectified_on": None}
+        _record(con, case, who, "reopen", changes, reason, {"on": on.isoformat()})
+    return status
+
+
+def correct(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    *,
+    by: str | Actor,
+    event_id: int,
+    reason: str,
+    today: dt.date | None = None,
+) -> dict[str, object]:
+    """A chief voids the latest analyst event of a case (更正): the event stays in the log, a `correct` event
+    names it, money it recorded is reversed by negative rows, and the case is rebuilt from its other events.
+    Only the latest step can be voided (then the one before it, …), so every state the case passes through was
+    a valid one. Returns the fields the correction changed."""
+    if not reason or not reason.strip():
+        raise CaseError("更正须说明理由 a correction needs a reason")
+    with write_transaction(con):
+        who = _as_actor(con, by)
+        case = get_case(con, suspect_id)
+        _may(who, "correct", case)
+        history = events(con, suspect_id)
+        voided = _voided(history)
+        live = [e for e in history if e["action"] in ANALYST_ACTIONS and e["event_id"] not in voided]
+        if not live or live[-1]["event_id"] != event_id:
+            latest = live[-1]["event_id"] if live else None
+            raise CaseError(
+                f"{suspect_id}: 只能更正最近一步 only the latest analyst event can be voided"
+                f" (latest: {latest if latest is not None else 'none'}; asked: {event_id})"
+            )
+        target = live[-1]
+        state = _replay(case, [e for e in history if e["event_id"] != event_id and e["event_id"] not in voided])
+        changes = {name: value for name, value in state.items() if case[name] != value}
+        extra = {"voids": event_id, "voided_action": target["action"]}
+        new_event = _record(con, case, who, "correct", changes, reason, extra)
+        for row in con.execute(
+            "SELECT money_id, kind, amount, on_date FROM case_money WHERE event_id = ? AND corrects IS NULL"
+            " AND money_id NOT IN (SELECT corrects FROM case_money WHERE corrects IS NOT NULL)",
+            [event_id],
+        ).fetchall():
+            con.execute(
+                "INSERT INTO case_money (suspect_id, event_id, kind, amount, on_date, reason, corrects)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [suspect_id, new_event, row[1], f"{-_dec(row[2])}", row[3], reason, row[0]],
+            )
+    return changes
+
+
+def latest_step(con: sqlite3.Connection, suspect_id: str) -> int | None:
+    """The event id of the case's latest analyst step not voided: the one `correct` may void."""
+    history = events(con, suspect_id)
+    voided = _voided(history)
+    live = [e["event_id"] for e in history if e["action"] in ANALYST_ACTIONS and e["event_id"] not in voided]
+    return live[-1] if live else None
+
+
+def voided_events(con: sqlite3.Connection, suspect_id: str) -> set[int]:
+    """The ids of the case's events a correction voided."""
+    return _voided(events(con, suspect_id))
+
+
+def _voided(history: list[sqlite3.Row]) -> set[int]:
+    voided = set()
+    for e in history:
+        if e["action"] == "correct" and e["details"]:
+            voided.add(int(json.loads(e["details"])["voids"]))
+    return voided
+
+
+def _replay(case: sqlite3.Row, history: list[sqlite3.Row]) -> dict[str, object]:
+    """The analyst fields of a case as its events (in order) set them, from a case just found."""
+    state: dict[str, object] = dict.fromkeys(ANALYST_FIELDS)
+    state.update(status="open", due_provisional=0, report_due_provisional=0)
+    for e in history:
+        if e["action"] == "correct":  # its effect is the voiding, already taken out of `history`
+            continue
+        details = json.loads(e["details"]) if e["details"] else {}
+        if e["action"] == "deadline_recomputed":  # a deadline recounted: only while the step it counts from stands
+            starts = {"due_date": "assigned_on", "due_provisional": "assigned_on"}
+            starts.update(report_due="confirmed_on", report_due_provisional="confirmed_on")
+            state.update({k: v for k, v in details.get("set", {}).items() if state.get(starts[k]) is not None})
+        elif "set" in details:
+            state.update(details["set"])
+        else:
+            state.update(_legacy_set(e, details))
+        if e["to_status"] and e["from_status"] != e["to_status"]:
+            state["status"] = e["to_status"]
+    return state
+
+
+def _legacy_set(e: sqlite3.Row, details: dict[str, object]) -> dict[str, object]:
+    """What an event written before events carried `set` changed (registers older than issue 12)."""
+    day = str(e["at"])[:10]
+    if e["action"] == "assign":
+        return {
+            "assignee": details.get("assignee"),
+            "assigned_region": details.get("region"),
+            "assigned_on": day,
+            "due_date": details.get("due_date"),
+        }
+    if e["action"] == "verify":
+        return {"confirmed_on": day, "severity": details.get("severity"), "report_due": details.get("report_due")}
+    if e["action"] == "dismiss":
+        return {"dismissed_reason": e["reason"]}
+    if e["action"] == "rectify":
+        return {"recovered_amount": details.get("recovered_amount"), "rectified_on": day}
+    if e["action"] == "report":
+        return {"reported_on": details.get("reported_on"), "last_reported_on": details.get("reported_on")}
+    return {}
+
+
+def record_access(
+    con: sqlite3.Connection, who: Actor | staff_register.Staff, action: str, target: str, reason: str, os_user: str
+) -> None:
+    """Record that personal data was shown unmasked (who, when, what, why) in the access log."""
+    member = who.staff if isinstance(who, Actor) else who
+    if not reason or not reason.strip():
+        raise CaseError("查看未脱敏信息须说明理由 showing unmasked data needs a reason (--reason)")
+    if member.role == "admin":
+        raise staff_register.NotAllowed(f"{member.label}: 系统管理员不得查看案件个人信息 an admin sees no case data")
+    with write_transaction(con):
+        con.execute(
+            "INSERT INTO access_log (at, actor, os_user, action, target, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [_now(), member.staff_id, os_user, action, target, reason],
+        )
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -409,7 +846,7 @@ def cases_frame(con: sqlite3.Connection, as_of: dt.date) -> pl.DataFrame:
     frame = query_frame(con, "SELECT * FROM cases ORDER BY suspect_id")
     day = as_of.isoformat()
     return frame.with_columns(
-        pl.col("firing", "recurrences").cast(pl.Int64),
+        pl.col("firing", "recurrences", "due_provisional", "report_due_provisional").cast(pl.Int64),
         (pl.col("due_date").is_not_null() & (pl.col("due_date") < day) & ~pl.col("status").is_in(CLOSED))
         .fill_null(False)
         .alias("overdue"),
@@ -424,7 +861,7 @@ def query_frame(con: sqlite3.Connection, sql: str, params: list[object] | None =
     cursor = con.execute(sql, params or [])
     columns = [d[0] for d in cursor.description]
     rows = [tuple(row) for row in cursor.fetchall()]
-    integers = {"firing", "recurrences", "event_id"}
+    integers = {"firing", "recurrences", "event_id", "due_provisional", "report_due_provisional"}
     schema = {c: (pl.Int64 if c in integers else pl.String) for c in columns}
     return pl.DataFrame(rows, schema=schema, orient="row")
 

@@ -28,6 +28,7 @@ CASE_STATUSES = _table(
     Status("open", "待核查"),
     Status("under_verification", "核查中"),
     Status("confirmed", "确认违规"),
+    Status("partially_recovered", "部分追回", "部分追回 partially recovered: 已追回一部分，余额待追回或核销"),
     Status("dismissed", "排除"),
     Status("rectified", "已整改"),
     Status("overdue", "逾期"),

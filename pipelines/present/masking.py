@@ -1,11 +1,16 @@
 """Masking of personal data wherever a person reads it: citizen IDs (公民身份号码) and personal bank accounts.
 
-The one masking function is `mask_id`: all but the first 6 and last 4 characters starred,
-330102********1234 — a reader can still tell two IDs of one region apart, and nobody can rebuild one.
-The checklist export and the reports mask by default; showing an ID in full is an explicit choice of the
-caller (`fundwatch case export --no-mask`). Not yet everywhere a person reads: `case list` / `case show` and
-the analyst views show IDs, and the checklist shows a SHARED_ACCOUNT subject (a personal account) in full —
-one masking policy everywhere is issue 12's.
+One policy everywhere a person reads (CLI, exports, reports, the analyst views `v_*`):
+
+* a citizen ID keeps its first 6 and last 4 characters, 330102********123X (`mask_id`): a reader can still
+  tell two IDs of one region apart, and nobody can rebuild one;
+* a bank account keeps its last 4 digits, ************1234 (`mask_account`);
+* free text (a finding's summary, an error) has every ID and every account-like run of digits masked
+  (`mask_text`).
+
+Showing data in full is an explicit request of a named staff member, written to a different file name and
+recorded in the register's access log (docs/adr/0015-case-work.md). The analyst views mask in SQL with the
+same shapes (sql/views/000_masking.sql).
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ def mask_id(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+def mask_account(value: str) -> str:
+    """A bank account with all but its last 4 characters starred: ************1234."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+# An account number standing alone in a text: 10 to 32 digits (IDs are matched first).
+_ACCOUNT_IN_TEXT = re.compile(r"(?<![0-9A-Za-z*])\d{10,32}(?![0-9A-Za-z*])")
+
+
+def mask_text(text: str) -> str:
+    """Every citizen ID and every account-like run of 10+ digits standing alone in a free text, masked."""
+    return _ACCOUNT_IN_TEXT.sub(lambda match: mask_account(match.group(0)), mask_ids_in_text(text))
+
+
 def is_citizen_id(value: str) -> bool:
     """True when value is shaped like a citizen ID (18-character or legacy 15-digit form)."""
     return _CITIZEN_ID_WHOLE.fullmatch(value) is not None
@@ -48,6 +69,8 @@ def is_personal_subject(case: Mapping[str, object]) -> bool:
 
 
 def shown_subject(case: Mapping[str, object]) -> str:
-    """A finding's subject as a person may read it: masked when it is personal data."""
+    """A finding's subject as a person may read it: an account keeps its last 4 digits, an ID is masked."""
     subject = str(case["subject_id"])
+    if case.get("rule") in PERSONAL_ACCOUNT_RULES:
+        return mask_account(subject)
     return mask_id(subject) if is_personal_subject(case) else subject

@@ -25,6 +25,7 @@ from pipelines.cases import audit, nightly
 from pipelines.cases import register as reg
 from pipelines.warehouse.session import connect
 from schemas.suspects import SUSPECT_SCHEMA
+from tests.cases.staffing import staff_up
 
 ON = dt.date(2026, 3, 2)  # a Monday
 
@@ -72,11 +73,12 @@ def findings(*rows: tuple[str, str]) -> pl.DataFrame:
 def populate(path: Path) -> None:
     """Six events: found A, B, C; A assigned, verified; B dismissed."""
     con = reg.open_register(path)
+    staff_up(con)
     try:
         reg.sync_findings(con, findings(("A", "41220.00"), ("B", "10.00"), ("C", "20.00")), ON, "r1")
         reg.assign(con, "A", assignee="V01", by="chief", on=ON)
         reg.verify(con, "A", by="V01", on=ON, reason="属实")
-        reg.dismiss(con, "B", by="V01", reason="死亡信息有误")
+        reg.dismiss(con, "B", by="chief", reason="死亡信息有误")
     finally:
         con.close()
 
@@ -250,6 +252,7 @@ def test_the_latest_events_deleted_are_found(register):
 def test_writers_at_once_keep_one_chain(tmp_path):
     path = tmp_path / "fw.cases.sqlite"
     con = reg.open_register(path)
+    staff_up(con)
     reg.sync_findings(con, findings(*((f"S{i}", "10.00") for i in range(8))), ON, "r1")
     con.close()
     errors: list[BaseException] = []
@@ -314,7 +317,8 @@ def test_an_old_register_is_chained_once_and_then_verifies(tmp_path):
     assert (chaining.last_event_id, chaining.events, chaining.absent_ids) == (5, 5, ())
     assert chaining.head_hash == check.head
     con = reg.open_register(path)
-    reg.assign(con, "C", assignee="V01", by="chief", on=ON)  # a new event chains on the migrated head
+    staff_up(con)
+    reg.assign(con, "C", assignee="V01", by="chief", on=ON, region_code="330100")  # chains on the migrated head
     events = reg.events(con, "C")
     con.close()
     assert events[-1]["prev_hash"] == chaining.head_hash
@@ -449,6 +453,7 @@ def test_the_chain_survives_every_register_write(tmp_path):
     """Every write of the register (sync, payers, the analysts' five actions) keeps the log verifiable."""
     path = tmp_path / "fw.cases.sqlite"
     con = reg.open_register(path)
+    staff_up(con)
     reg.sync_findings(con, findings(("A", "10.00"), ("B", "20.00")), ON, "r1")
     reg.record_payers(con, pl.DataFrame({"suspect_id": ["A"], "operator_id": ["OP7"]}))
     reg.assign(con, "A", assignee="V01", by="chief", on=ON, reason="交办")
