@@ -5,7 +5,8 @@ The settings are read from the environment once, here (`Settings.from_env`), and
 Exit statuses: 0 done; 1 done, with bad input (`fundwatch run`: rows quarantined or files rejected);
 2 usage error (a bad argument or setting); 3 failed (`fundwatch run`: nothing published but the `failed`
 row; `fundwatch runs`: the database is held by a running job); 4 another run holds the database
-(`fundwatch run`: nothing done); 5 the case log is broken (`fundwatch case verify-log`).
+(`fundwatch run`: nothing done); 5 the case log is broken (`fundwatch case verify-log`); 6 refused by the
+register (`fundwatch case`/`staff`: the role, the case's state, a date or amount it cannot accept).
 
 Every file a command creates is private (`Settings.file_mode`, 0600 by default): the umask is set here.
 """
@@ -16,11 +17,11 @@ import argparse
 import os
 import sys
 
-from pipelines.app.commands import case, report, run, runs, serve, synth, withdraw
+from pipelines.app.commands import case, report, run, runs, serve, staff, synth, withdraw
 from pipelines.app.console import error
 from pipelines.app.settings import Settings, SettingsError
 
-COMMANDS = (run, case, report, runs, serve, synth, withdraw)
+COMMANDS = (run, case, staff, report, runs, serve, synth, withdraw)
 EXIT_USAGE = 2
 
 

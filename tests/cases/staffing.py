@@ -23,7 +23,8 @@ STAFF = (
 
 
 def staff_up(con: sqlite3.Connection, members=STAFF) -> None:
-    """Add the admin first (bootstrap), then everyone else as that admin."""
+    """Add the admin first (bootstrap), then everyone else as that admin (its OS account)."""
+    admin_user = members[0][4]
     with reg.write_transaction(con):
         for staff_id, name, role, regions, user in members:
             staff.add(
@@ -33,6 +34,6 @@ def staff_up(con: sqlite3.Connection, members=STAFF) -> None:
                 role=role,
                 regions=regions,
                 user=user,
-                by_user="adm-user",
+                by_user=admin_user,
                 at=AT,
             )
