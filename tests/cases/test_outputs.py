@@ -21,6 +21,8 @@ from pipelines.cases.export import checklist_path, export_checklist
 from pipelines.cases.files import UnsafeOutput, file_in, region_code
 from pipelines.cases.reports.document import Document, Section
 from pipelines.cases.reports.output import write_report
+from pipelines.cases.staff import os_user
+from tests.cases.staffing import staff_up
 
 HOSTILE_REGIONS = ["../../x", "../330100", "330100/../../x", "33010", "3301000", "３３０１００", "", "330100\0"]
 
@@ -44,6 +46,7 @@ def register(tmp_path) -> Path:
     """A register with one open case of region 330100."""
     path = tmp_path / "reg" / "fw.cases.sqlite"
     con = reg.open_register(path)
+    staff_up(con, [("ADM", "管理员", "admin", (), "adm-user"), ("chief", "王科长", "chief", (), os_user())])
     with reg.write_transaction(con):
         con.execute(
             "INSERT INTO cases (suspect_id, rule, subject_id, region_code, amount_at_risk, status, firing, first_seen,"

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import re
 from pathlib import Path
 
 from pipelines.app import console
+from pipelines.app.arguments import date_arg, month_arg
 from pipelines.app.settings import Settings
 from pipelines.cases.files import UnsafeOutput
 from pipelines.cases.register import register_path_for
 
 NAME = "report"
-
-
-def _month(text: str) -> str:
-    """YYYYMM (it names the report's files): anything else is a usage error, exit status 2."""
-    from pipelines.cases.reports.sources import month_bounds  # imported when used: it brings DuckDB
-
-    try:
-        month_bounds(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"月份须为 YYYYMM a month is YYYYMM (e.g. 202603), got {text!r}") from err
-    return text
 
 
 def _year(text: str) -> int:
@@ -41,14 +30,14 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
     report.set_defaults(handler=run)
     kinds = report.add_subparsers(dest="report_kind", required=True)
     monthly = kinds.add_parser("monthly", help="定期自查 monthly self-check")
-    monthly.add_argument("--month", type=_month, required=True, help="YYYYMM")
+    monthly.add_argument("--month", type=month_arg, required=True, help="YYYYMM")
     half = kinds.add_parser("half-year", help="半年监督报告 (due end of June)")
     half.add_argument("--year", type=_year, required=True)
     half.add_argument("--half", type=int, choices=(1, 2), default=1)
     annual = kinds.add_parser("annual", help="年度监督报告 (due end of December)")
     annual.add_argument("--year", type=_year, required=True)
     circulation = kinds.add_parser("circulation", help="定期通报 ranking of regions")
-    circulation.add_argument("--as-of", type=dt.date.fromisoformat, default=settings.today())
+    circulation.add_argument("--as-of", type=date_arg, default=settings.today())
     yaoqing = kinds.add_parser("yaoqing", help="要情统计 half-year statistics, zero report included")
     yaoqing.add_argument("--year", type=_year, required=True)
     yaoqing.add_argument("--half", type=int, choices=(1, 2), required=True)
@@ -56,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     register = args.register or register_path_for(args.db)
+    if args.report_kind in ("monthly", "half-year", "annual") and not args.db.is_file():
+        console.error(f"fundwatch report: 数据库不存在 no database at {args.db.resolve()} (give --db)")
+        return 2
     if not register.exists():
         console.error(f"fundwatch report: 案件登记簿不存在 no case register at {register}")
         return 2
@@ -85,5 +77,7 @@ def _write(args: argparse.Namespace, settings: Settings, register: Path) -> list
             register, args.db, args.year, None, args.out, today=today, memory_limit=memory_limit
         )
     if kind == "circulation":
-        return reports.circulation(register, args.as_of, args.out)
-    return reports.yaoqing_statistics(register, args.year, args.half, args.out, today=today)
+        return reports.circulation(register, args.db, args.as_of, args.out, memory_limit=memory_limit)
+    return reports.yaoqing_statistics(
+        register, args.db, args.year, args.half, args.out, today=today, memory_limit=memory_limit
+    )
