@@ -1,17 +1,24 @@
-"""The analyst views (sql/views/): given a handful of rows, expect each view's rows (grain and numbers)."""
+"""The analyst views (sql/views/): given a handful of rows, expect each view's rows (grain and numbers); every
+view masks personal data with the SQL macros of sql/views/000_masking.sql exactly as
+pipelines.present.masking does, on made-up strings and on the database of a run over the sample inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.present import masking
+from pipelines.present.labels import FILE_STATUSES
 from pipelines.warehouse.session import connect
-from pipelines.warehouse.views import create_views, view_files
+from pipelines.warehouse.views import create_macros, create_views, macro_names, view_files
 from schemas.datasets import DATASETS
+from tests.sample_run import sample_database
 
 VIEWS = [
     "v_suspects_by_rule_region",
@@ -158,6 +165,14 @@ def test_every_view_file_states_its_grain_and_creation_is_repeatable(con: duckdb
         head = path.read_text(encoding="utf-8").split("CREATE OR REPLACE VIEW")[0]
         assert head.startswith("-- ") and "one row per" in head, path.name
     assert create_views(con) == VIEWS  # a second run replaces them
+    macros = {
+        name
+        for (name,) in con.execute(
+            "SELECT function_name FROM duckdb_functions() WHERE function_type = 'macro' AND NOT internal"
+        ).fetchall()
+    }
+    assert set(macro_names()) <= macros
+    assert {"mask_id", "mask_account", "mask_text", "shown_subject"} <= set(macro_names())
 
 
 def test_suspects_by_rule_region(con: duckdb.DuckDBPyConnection) -> None:
@@ -237,7 +252,7 @@ def test_persons_multiple_rules(con: duckdb.DuckDBPyConnection) -> None:
     # P2 has two rules, but the DUP_BENEFIT one is inactive; P3 has one rule; S6 has no person.
     assert rows(con, "v_persons_multiple_rules", "person_id, rule_count, rules, findings, amount_at_risk") == [
         dict(
-            person_id=P1,
+            person_id="330102********0011",  # masked (mask_id)
             rule_count=3,
             rules="DECEASED_PAID, DUP_BENEFIT, UNEMP_WHILE_EMPLOYED",
             findings=3,
@@ -373,3 +388,254 @@ def test_missing_deliveries(con: duckdb.DuckDBPyConnection) -> None:
     # a registry without periods (enrollment, operators, fund_accounts) is missing only when empty
     assert got["operators"]["periodic"] is False and got["enrollment"]["periodic"] is False
     assert delivered["operators"] == (None, None, False)
+
+
+def test_file_status_labels_are_those_of_the_present_labels(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM ingested_files")
+    for i, code in enumerate(FILE_STATUSES):
+        con.execute(
+            "INSERT INTO ingested_files (run_id, dataset, file, sha256, status, rows_loaded, rows_quarantined, "
+            "ingested_at) VALUES ('R2', 'contributions', ?, ?, ?, 0, 0, now())",
+            [f"f{i}.csv", f"sha{i}", code],
+        )
+    got = dict(con.execute("SELECT status, status_zh FROM v_quality_by_file").fetchall())
+    assert got == {code: status.zh for code, status in FILE_STATUSES.items()}
+    assert got["replaced"] == "替换"
+
+
+# ---- masking: every v_* view shows personal data as pipelines.present.masking does -------------------------
+
+ACCOUNT = "6217330002145882303"
+P4 = "33010219601224002X"
+
+
+def test_views_mask_ids_accounts_and_free_text(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        INSERT INTO suspects (suspect_id, rule, rule_name_zh, subject_id, person_id, region_code, amount_at_risk,
+                              first_seen, last_seen, active, first_run_id, last_run_id, status, summary)
+        VALUES
+            ('S8', 'SHARED_ACCOUNT', '多人共用收款账户', ?, NULL, '330100', 5000.00, DATE '2026-10-01',
+             DATE '2026-11-01', true, 'R2', 'R2', 'open', ?),
+            ('S9', 'DUP_BENEFIT', '重复领取待遇', ?, ?, '330100', 4000.00, DATE '2026-10-01',
+             DATE '2026-11-01', true, 'R2', 'R2', 'open', ?),
+            ('S10', 'RECON_CONTRIB', '征缴对账差异', 'DW330400900003|410|202506', NULL, '330100', 3000.00,
+             DATE '2026-10-01', DATE '2026-11-01', true, 'R2', 'R2', 'open', '单位DW330400900003：差额3,000.00元')
+        """,
+        [
+            ACCOUNT,
+            f"银行账号{ACCOUNT}收到{P1}、{P2}的待遇",
+            P4,
+            P4,
+            f"{P4}重复领取，打入{ACCOUNT}",
+        ],
+    )
+    con.execute(
+        'INSERT INTO quarantine (run_id, dataset, file, line, "column", reason, raw) VALUES '
+        "('R2', 'aaa', 'aaa/x.csv', 1, 'person_id', ?, '{}')",
+        [f"person_id: 身份证号校验位错误 invalid citizen ID, wrong check digit (expected 4): '{P3}'"],
+    )
+    con.execute(
+        "UPDATE ingested_files SET reason = ? WHERE file = 'benefit_payments/b.csv'", [f"重复报送 copy of {ACCOUNT}"]
+    )
+    top = {r["suspect_id"]: r for r in rows(con, "v_top_amounts", "suspect_id, subject_id, person_id, summary")}
+    assert top["S8"] == dict(
+        suspect_id="S8",
+        subject_id="***************2303",
+        person_id=None,
+        summary="银行账号***************2303收到330102********0011、330102********0022的待遇",
+    )
+    assert top["S9"] == dict(
+        suspect_id="S9",
+        subject_id="330102********002X",
+        person_id="330102********002X",
+        summary="330102********002X重复领取，打入***************2303",
+    )
+    assert top["S10"]["subject_id"] == "DW330400900003|410|202506"  # not personal: as it is
+    new = {r["suspect_id"]: r for r in rows(con, "v_new_since_last_run", "suspect_id, subject_id, person_id, summary")}
+    assert new["S8"] == top["S8"] and new["S9"] == top["S9"]
+    assert rows(con, "v_persons_multiple_rules", "person_id") == [{"person_id": "330102********0011"}]
+    reasons = rows(con, "v_quarantine_reasons WHERE dataset = 'aaa'", "example_reason")
+    assert reasons == [
+        {
+            "example_reason": "person_id: 身份证号校验位错误 invalid citizen ID, wrong check digit "
+            "(expected 4): '330102********0033'"
+        }
+    ]
+    quality = rows(con, "v_quality_by_file WHERE file = 'benefit_payments/b.csv'", "reason")
+    assert quality == [{"reason": "重复报送 copy of ***************2303"}]
+    # the tables keep the full values
+    assert con.execute("SELECT subject_id FROM suspects WHERE suspect_id = 'S8'").fetchone() == (ACCOUNT,)
+
+
+def _random_id(rng: random.Random) -> str:
+    region = rng.choice(["330102", "330603", "110101", "440305", "331021"])
+    birth = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(365 * 80))
+    if rng.random() < 0.2:  # the legacy 15-digit form
+        return f"{region}{birth:%y%m%d}{rng.randrange(1000):03d}"
+    return f"{region}{birth:%Y%m%d}{rng.randrange(1000):03d}{rng.choice('0123456789Xx')}"
+
+
+def _random_text(rng: random.Random) -> str:
+    pieces = [
+        lambda: _random_id(rng),
+        lambda: "".join(rng.choice("0123456789") for _ in range(rng.randint(8, 35))),  # account-like or not
+        lambda: "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 9))),
+        lambda: rng.choice(["账号", "收到", "，", "、", " ", "\n", "'", ": ", "（", ")", "*", "**", "-", "|"]),
+        lambda: rng.choice(["a", "X", "bank:", "DW", "PZ2025P", "元"]),
+    ]
+    return "".join(rng.choice(pieces)() for _ in range(rng.randint(0, 7)))
+
+
+def test_masking_macros_equal_the_python_policy_on_random_inputs() -> None:
+    """Property-style: thousands of made-up texts, IDs and accounts, glued in every order (an ID beside
+    digits, a letter or a star), masked by the SQL macros and by pipelines.present.masking alike."""
+    rng = random.Random(20261127)
+    texts = [_random_text(rng) for _ in range(3000)]
+    values = [_random_id(rng) for _ in range(500)] + [
+        "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 25))) for _ in range(500)
+    ]
+    subjects = [
+        (rng.choice(["SHARED_ACCOUNT", "DUP_BENEFIT", "RECON_CONTRIB", "SOD_BREACH"]), subject, person)
+        for subject, person in (
+            (v, rng.choice([v, None, _random_id(rng)])) for v in values + ["DW330400900003|410|202506", "YW1"]
+        )
+    ]
+    con = duckdb.connect()
+    try:
+        create_macros(con)
+        got = con.execute("SELECT v, mask_text(v) FROM (SELECT unnest(?) AS v)", [texts]).fetchall()
+        assert sorted(got) == sorted((t, masking.mask_text(t)) for t in texts)
+        got = con.execute(
+            "SELECT v, mask_id(v), mask_account(v), is_citizen_id(v) FROM (SELECT unnest(?) AS v)", [values]
+        ).fetchall()
+        expected = [(v, masking.mask_id(v), masking.mask_account(v), masking.is_citizen_id(v)) for v in values]
+        assert sorted(got) == sorted(expected)
+        got = con.execute(
+            "SELECT s.r, s.v, s.p, shown_subject(s.r, s.v, s.p) "
+            "FROM (SELECT unnest(?) AS r, unnest(?) AS v, unnest(?) AS p) AS s",
+            [[r for r, _, _ in subjects], [v for _, v, _ in subjects], [p for _, _, p in subjects]],
+        ).fetchall()
+        expected = [
+            (r, v, p, masking.shown_subject({"rule": r, "subject_id": v, "person_id": p})) for r, v, p in subjects
+        ]
+        assert sorted(got, key=repr) == sorted(expected, key=repr)
+    finally:
+        con.close()
+    # the inputs did exercise every branch
+    assert any(masking.mask_text(t) != masking.mask_ids_in_text(t) for t in texts)  # an account masked
+    assert any(masking.mask_ids_in_text(t) != t for t in texts)  # an ID masked
+    assert any(masking.mask_text(t) == t and re.search(r"\d{10}", t) for t in texts)  # digits left as they are
+
+
+# ---- the sample run ------------------------------------------------------------------------------------------
+
+_ID_SHAPED = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_DIGIT_RUNS = re.compile(r"[0-9Xx]{10,}")
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_database(tmp_path_factory)
+
+
+def _personal_data(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """Every citizen ID and every personal bank account the sample's database holds."""
+    id_columns = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE column_name = 'person_id' "
+        "AND table_name NOT LIKE 'v\\_%' ESCAPE '\\'"
+    ).fetchall()
+    ids: set[str] = set()
+    for table, column in id_columns:
+        ids |= {
+            r[0]
+            for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()
+        }
+    for (text,) in con.execute("SELECT raw || ' ' || reason FROM quarantine").fetchall():
+        ids |= set(_ID_SHAPED.findall(text))
+    accounts = {
+        r[0]
+        for r in con.execute(
+            "SELECT bank_account FROM benefit_payments UNION SELECT bank_account FROM bank_disbursements "
+            "UNION SELECT subject_id FROM suspects WHERE rule = 'SHARED_ACCOUNT'"
+        ).fetchall()
+        if r[0]
+    }
+    return ids, accounts
+
+
+def _leaks(values: list[str], ids: set[str], accounts: set[str]) -> list[str]:
+    """The values that show a full citizen ID or a full personal account (or anything shaped like an ID)."""
+    found = []
+    lengths = {len(a) for a in accounts} | {18, 15}
+    for value in values:
+        runs = _DIGIT_RUNS.findall(value)
+        windows = {run[i : i + n] for run in runs for n in lengths for i in range(len(run) - n + 1)}
+        if windows & (ids | accounts) or _ID_SHAPED.search(value):
+            found.append(value)
+    return found
+
+
+def _string_values(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    columns = [r[0] for r in con.execute(f'DESCRIBE "{relation}"').fetchall()]
+    values = []
+    for column in columns:
+        query = f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{relation}" WHERE "{column}" IS NOT NULL'
+        values += [r[0] for r in con.execute(query).fetchall()]
+    return values
+
+
+@pytest.mark.slow
+def test_no_view_of_the_sample_shows_a_full_id_or_account(sample_db: Path) -> None:
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        ids, accounts = _personal_data(con)
+        assert len(ids) > 1000 and len(accounts) > 500
+        views = [
+            r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
+        ]
+        assert views == sorted(VIEWS)
+        shown = {view: _string_values(con, view) for view in views}
+        # the scan finds what the tables hold in full (the views' sources): it would see a leak
+        assert _leaks(_string_values(con, "suspects"), ids, accounts)
+    assert all(shown[v] for v in ("v_top_amounts", "v_quality_by_file", "v_quarantine_reasons"))
+    assert {view: _leaks(values, ids, accounts) for view, values in shown.items()} == {view: [] for view in views}
+
+
+@pytest.mark.slow
+def test_the_sample_views_mask_as_the_python_policy(sample_db: Path) -> None:
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        ids, accounts = _personal_data(con)
+        sql = con.execute(
+            "SELECT v, mask_id(v), mask_account(v), mask_text(v) FROM (SELECT unnest(?) AS v)",
+            [sorted(ids | accounts)],
+        ).fetchall()
+        assert sql == [
+            (v, masking.mask_id(v), masking.mask_account(v), masking.mask_text(v)) for v in sorted(ids | accounts)
+        ]
+        texts = [
+            r[0]
+            for r in con.execute(
+                "SELECT summary FROM suspects UNION ALL SELECT reason FROM quarantine "
+                "UNION ALL SELECT reason FROM ingested_files WHERE reason IS NOT NULL"
+            ).fetchall()
+        ]
+        got = con.execute("SELECT v, mask_text(v) FROM (SELECT unnest(?) AS v)", [texts]).fetchall()
+        assert got == [(t, masking.mask_text(t)) for t in texts]
+        suspects = con.execute(
+            "SELECT suspect_id, rule, subject_id, person_id, summary FROM suspects WHERE active ORDER BY suspect_id"
+        ).fetchall()
+        shown = con.execute(
+            "SELECT suspect_id, rule, subject_id, person_id, summary FROM v_top_amounts ORDER BY suspect_id"
+        ).fetchall()
+    expected = [
+        (
+            sid,
+            rule,
+            masking.shown_subject({"rule": rule, "subject_id": subject, "person_id": person}),
+            None if person is None else masking.mask_id(person),
+            masking.mask_text(summary),
+        )
+        for sid, rule, subject, person, summary in suspects
+    ]
+    assert shown == expected
+    assert any(rule == "SHARED_ACCOUNT" for _, rule, *_ in shown) and any(p for *_, p, _ in shown)

@@ -25,8 +25,9 @@ _CITIZEN_ID = rf"\d{{6}}(?:(?:18|19|20)\d{{2}}{_BIRTH_DATE}\d{{3}}[\dXx]|\d{{2}}
 _CITIZEN_ID_WHOLE = re.compile(_CITIZEN_ID)
 _CITIZEN_ID_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z]){_CITIZEN_ID}(?![0-9A-Za-z])")
 
-# Rules whose subject is a person's bank account (银行账号): masked like a citizen ID.
-PERSONAL_ACCOUNT_RULES = ("SHARED_ACCOUNT",)
+# Rules whose subject is a bank account (银行账号): shown with its last 4 digits. A shared receiving account is
+# a person's; an unregistered one may be anybody's until verified — both are masked.
+PERSONAL_ACCOUNT_RULES = ("SHARED_ACCOUNT", "UNREGISTERED_ACCOUNT")
 
 
 def mask_id(value: str) -> str:

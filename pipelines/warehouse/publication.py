@@ -13,6 +13,11 @@ The published file keeps its permissions and group across swaps: an operator's `
 survive every night. Working files of a run live beside the database, named after it (`<db>.building`,
 `<db>.stage-<run>`, `<db>.scratch-<run>`), so they are as private as its folder and the next run removes
 what a killed one left (`remove_leftovers`).
+
+The published file is always in the storage format `session.STORAGE_VERSION`, the one the DuckDB command
+line of requirements.lock reads (docs/adr/0018-analyst-sql-shell.md). A file published before in another
+format (DuckDB 2.0's own, v2.0.0) is rewritten once, at its next publication: its whole content copied into a new
+file of that format (`COPY FROM DATABASE`), which is then swapped in like any other.
 """
 
 from __future__ import annotations
@@ -22,12 +27,19 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
+
 from pipelines.warehouse.runs import record_failed_run
-from pipelines.warehouse.session import writer
+from pipelines.warehouse.session import STORAGE_VERSION, storage_version, writer
 
 
 def building_path(db: Path) -> Path:
     return db.with_name(db.name + ".building")
+
+
+def rewrite_path(building: Path) -> Path:
+    """Where a building copy of another storage format is rewritten in `STORAGE_VERSION` before it is published."""
+    return building.with_name(building.name + ".rewrite")
 
 
 def work_path(db: Path, kind: str, run_id: str) -> Path:
@@ -42,7 +54,8 @@ def _remove(path: Path) -> None:
 
 def remove_leftovers(db: Path) -> list[Path]:
     """Remove what a killed run of `db` left: its building copy and working folders. Call under the lock."""
-    found = [building_path(db), building_path(db).with_name(building_path(db).name + ".wal")]
+    building, rewrite = building_path(db), rewrite_path(building_path(db))
+    found = [p.with_name(p.name + suffix) for p in (building, rewrite) for suffix in ("", ".wal")]
     found = [p for p in found if p.exists()]
     found += [p for kind in ("stage", "scratch") for p in db.parent.glob(f"{db.name}.{kind}-*")]
     for path in found:
@@ -84,11 +97,40 @@ def _keep_access(building: Path, db: Path) -> None:
         os.chown(building, -1, published.st_gid)
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def rewrite_in_storage_version(path: Path, *, memory_limit: str) -> None:
+    """Rewrite the DuckDB file `path` in `STORAGE_VERSION`: every table, view and macro with its rows copied
+    into a new file of that format, which then replaces `path` (a half-written new file is removed)."""
+    rewritten = rewrite_path(path)
+    _remove(rewritten)
+    try:
+        con = duckdb.connect(config={"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION})
+        try:
+            con.execute(f"ATTACH {_sql_text(str(path))} AS source_db (READ_ONLY)")
+            con.execute(f"ATTACH {_sql_text(str(rewritten))} AS target_db (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute("COPY FROM DATABASE source_db TO target_db")
+            con.execute("DETACH target_db")
+            con.execute("DETACH source_db")
+        finally:
+            con.close()
+        os.replace(rewritten, path)
+    except BaseException:
+        _remove(rewritten)
+        raise
+
+
 def publish(building: Path, db: Path, *, memory_limit: str) -> None:
-    """Checkpoint the building file and swap it in for the published one."""
+    """Checkpoint the building file (rewritten in `STORAGE_VERSION` if it is of another storage format) and
+    swap it in for the published one."""
     try:
         with writer(building, memory_limit=memory_limit) as con:
             con.execute("CHECKPOINT")
+            version = storage_version(con)
+        if version != STORAGE_VERSION:
+            rewrite_in_storage_version(building, memory_limit=memory_limit)
         with building.open("rb+") as f:
             os.fsync(f.fileno())
         _keep_access(building, db)

@@ -12,6 +12,11 @@
 Every session is closed when its block ends, also on error. DuckDB's buffer pool may otherwise grow to
 80% of the machine; the rest is Polars'. Every connection of a process to one file must ask for the same
 configuration, so the memory limit comes from the one `Settings` object and is passed down.
+
+A file created here is written in the storage format `STORAGE_VERSION` (v1.5.0), the newest one the
+DuckDB command line of requirements.lock (`duckdb-cli` 1.5.x, `.venv/bin/duckdb`) reads, so that analysts
+open the published file with it; a file keeps the format it was created in, and `publication` rewrites a
+file of another format once (docs/adr/0018-analyst-sql-shell.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from pipelines.warehouse.sql import SQL_DIR
 from schemas.datasets import DATASETS, DUCKDB_TYPES, Dataset
 
 DEFAULT_MEMORY_LIMIT = "4GB"
+
+# The storage format of every DuckDB file fundwatch writes: readable by the DuckDB command line 1.5.x (a file
+# of DuckDB 2.0's own format, v2.0.0, is refused by it: "version number 69 … can only read 64–68").
+STORAGE_VERSION = "v1.5.0"
 
 # Every dataset row carries where it came from: the file, its line there, and the run that loaded it.
 LINEAGE_COLUMNS = ("source_file", "source_line", "run_id")
@@ -61,7 +70,7 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A connection the caller closes (tests, tools); the product uses `writer()` / `reader()`, which close it
     for you and take the memory limit from the settings, never from a default."""
-    config = {"memory_limit": memory_limit}
+    config = {"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION}
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), config=config)
@@ -79,6 +88,18 @@ def connect(
         if "lock" in str(err).lower():
             raise WarehouseBusy(path, err) from err
         raise
+
+
+def storage_version(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str:
+    """The storage format of an open database file (its default one, or the attached `database`), e.g.
+    'v1.5.0' or 'v2.0.0' (DuckDB's tag says 'v1.5.0+': the oldest DuckDB that reads it)."""
+    row = con.execute(
+        "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = coalesce(?, current_database())",
+        [database],
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise ValueError(f"no storage version known for database {database or 'current'}")
+    return str(row[0]).rstrip("+")
 
 
 @contextlib.contextmanager

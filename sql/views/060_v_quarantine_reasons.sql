@@ -4,7 +4,8 @@
 -- first one belongs to "column"). reason_kind is the Chinese prefix of that first reason (e.g. 未知代码,
 -- 缺少必填值, 身份证号校验位错误), or, for a reason without one (a CSV line with the wrong number of fields),
 -- its text before the first ':' with any '(...)' removed. reason_en is the English phrase beside it.
--- column is NULL for a line that could not be split into fields.
+-- column is NULL for a line that could not be split into fields. example_reason quotes the raw value: IDs
+-- and account-like numbers in it are masked (mask_text of 000_masking.sql); the rows are in quarantine.
 CREATE OR REPLACE VIEW v_quarantine_reasons AS
 WITH first_reason AS (
     SELECT
@@ -38,7 +39,7 @@ SELECT
     min(trim(CASE WHEN zh IS NOT NULL THEN substr(phrase, length(zh) + 1) ELSE phrase END)) AS reason_en,
     count(*)                                                        AS rows_quarantined,
     count(DISTINCT file)                                            AS files,
-    min(reason)                                                     AS example_reason
+    mask_text(min(reason))                                          AS example_reason
 FROM phrased
 GROUP BY dataset, "column", coalesce(zh, phrase)
 ORDER BY dataset, rows_quarantined DESC, "column" NULLS LAST, reason_kind;
