@@ -11,7 +11,7 @@ SAMPLE_SEED    ?= 20251
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-fast lint format sample clean bench bench-quick profile serve
+.PHONY: setup system-deps run test test-fast lint format sample clean bench bench-quick profile serve
 PORT ?= 4200
 
 setup: $(STAMP)
@@ -36,12 +36,30 @@ run: setup
 serve: setup
 	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT)
 
+# What the print test (tests/cases/test_print.py) needs from the system: LibreOffice to print the workbooks,
+# a CJK font to print their Chinese, poppler's pdftotext/pdffonts to read the PDFs back. Installed when missing
+# and we are root with apt (CI is); otherwise named, and the print test fails naming them too.
+SYSTEM_PACKAGES := libreoffice-calc fonts-noto-cjk poppler-utils
+system-deps:
+	@missing=""; \
+	command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc"; \
+	[ -n "$$(fc-list :lang=zh family 2>/dev/null)" ] || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing$$missing (for the print test)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else \
+		echo "missing system packages:$$missing — as root: apt-get install -y --no-install-recommends$$missing" \
+			"(tests/cases/test_print.py fails without them)" >&2; \
+	fi
+
 # Every test (what CI runs).
-test: setup lint
+test: setup system-deps lint
 	$(BIN)/python -m pytest
 
 # The inner loop: every test not marked slow (real runs through Prefect, generated provinces, a server).
-test-fast: setup lint
+test-fast: setup system-deps lint
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup

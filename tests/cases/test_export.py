@@ -1,8 +1,11 @@
-"""核查清单 export: the region's open and overdue cases, masked IDs, exact amounts, the sheet's furniture."""
+"""核查清单 export: the region's open and overdue cases, masked IDs and accounts, exact amounts, provisional
+deadlines, the unmasked file beside the masked one, nothing written for a region with nothing to work, and the
+sheet's furniture and page setup (how it prints through LibreOffice: tests/cases/test_print.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from decimal import Decimal
 
@@ -10,7 +13,14 @@ import fastexcel
 import polars as pl
 import pytest
 
-from pipelines.cases.export import COLUMNS, SHEET_NAME, checklist_rows, export_checklist
+from pipelines.cases.export import (
+    COLUMNS,
+    SHEET_NAME,
+    NothingToExport,
+    checklist_path,
+    checklist_rows,
+    export_checklist,
+)
 from pipelines.present.masking import is_citizen_id, mask_id, mask_ids_in_text
 
 PERSON = "330102198001011234"
@@ -88,6 +98,7 @@ def cases():
             person=None,
             assignee="张三",
             due_date="2026-04-14",
+            summary=f"银行账号{ACCOUNT}在2025年1月至2025年12月间收到3人的待遇发放",
         ),
         case("S-C", "confirmed", "0.10", subject=LEGACY, person=None, assignee="李四", due_date="2026-01-05"),
         case("S-D", "dismissed", "999.99"),
@@ -143,9 +154,12 @@ def test_export_checklist(cases, tmp_path):
     assert a["对象 subject_id"] == "330102********1234"
     assert PERSON not in a["疑点说明 summary"] and "330102********1234" in a["疑点说明 summary"]
     assert c["对象 subject_id"] == "330102*****1123"  # a legacy-form ID as subject is masked too
-    assert b["对象 subject_id"] == ACCOUNT and b["公民身份号码 person_id"] is None
+    # a personal bank account as subject (SHARED_ACCOUNT) keeps its last 4 digits, in the summary too
+    assert b["对象 subject_id"] == "***************0123" and b["公民身份号码 person_id"] is None
+    assert b["疑点说明 summary"] == "银行账号***************0123在2025年1月至2025年12月间收到3人的待遇发放"
     assert g["对象 subject_id"] == "E0001|110|202503"
-    assert PERSON not in "".join(str(v) for row in sheet.iter_rows() for v in row)
+    everything = "".join(str(v) for row in sheet.iter_rows() for v in row)
+    assert PERSON not in everything and ACCOUNT not in everything
 
     assert a["规则 rule"] == "DECEASED_PAID" and a["规则名称"] == "死亡后继续领取"
     assert b["规则名称"] == "多人共用收款账户" and g["规则名称"] == "征缴对账差异"
@@ -179,10 +193,83 @@ def test_export_checklist_unmasked(cases, tmp_path):
     assert rows["S-A"]["对象 subject_id"] == PERSON
     assert PERSON in rows["S-A"]["疑点说明 summary"]
     assert rows["S-C"]["对象 subject_id"] == LEGACY
-    assert "2026-03-11" in read_sheet(out, header_row=None).row(0)[0]  # the day the command passes
+    assert rows["S-B"]["对象 subject_id"] == ACCOUNT and ACCOUNT in rows["S-B"]["疑点说明 summary"]
+    title = read_sheet(out, header_row=None).row(0)[0]
+    assert "2026-03-11" in title and "未脱敏" in title  # the day the command passes; the warning
+    assert "未脱敏" in sheet_xml(out, "xl/worksheets/sheet1.xml").split("<oddHeader>")[1]  # on every printed page
 
 
-def test_export_checklist_with_no_open_case(cases, tmp_path):
-    out = export_checklist(cases, "999999", tmp_path / "empty.xlsx", generated_on=dt.date(2026, 3, 10))
-    assert read_sheet(out).columns == HEADERS
-    assert read_sheet(out).height == 0
+def test_the_unmasked_checklist_is_another_file(tmp_path):
+    masked = checklist_path(tmp_path, REGION, dt.date(2026, 3, 10))
+    unmasked = checklist_path(tmp_path, REGION, dt.date(2026, 3, 10), masked=False)
+    assert masked.name == "核查清单_330100_2026-03-10.xlsx"
+    assert unmasked.name == "核查清单_330100_2026-03-10_未脱敏.xlsx"
+    assert checklist_path(tmp_path, REGION, dt.date(2026, 3, 10), masked=True) == masked
+
+
+def test_both_checklists_side_by_side(cases, tmp_path):
+    day = dt.date(2026, 3, 10)
+    masked = export_checklist(cases, REGION, checklist_path(tmp_path, REGION, day), generated_on=day)
+    unmasked = export_checklist(
+        cases, REGION, checklist_path(tmp_path, REGION, day, masked=False), mask_ids=False, generated_on=day
+    )
+    assert masked != unmasked and sorted(p.name for p in tmp_path.iterdir()) == sorted([masked.name, unmasked.name])
+    assert read_sheet(masked)["公民身份号码 person_id"].to_list()[2] == "330102********1234"  # S-A, not overwritten
+    assert read_sheet(unmasked)["公民身份号码 person_id"].to_list()[2] == PERSON
+
+
+def test_export_checklist_with_no_open_case_writes_nothing(cases, tmp_path):
+    out = tmp_path / "empty.xlsx"
+    with pytest.raises(NothingToExport, match="没有待核查案件.*999999") as raised:
+        export_checklist(cases, "999999", out, generated_on=dt.date(2026, 3, 10))
+    assert raised.value.region_code == "999999"
+    assert not out.exists()
+    # a region whose cases are all closed has nothing to work either
+    with pytest.raises(NothingToExport):
+        export_checklist(cases.filter(pl.col("suspect_id") == "S-D"), REGION, out, generated_on=dt.date(2026, 3, 10))
+    assert not out.exists()
+
+
+def test_a_provisional_deadline_says_so(cases, tmp_path):
+    """`due_provisional` 1: the date reads 2027-01-14（暂定 provisional）; 0 or absent: a date cell as before."""
+    frame = cases.with_columns(
+        pl.when(pl.col("suspect_id") == "S-B")
+        .then(pl.lit("2027-01-14"))
+        .otherwise(pl.col("due_date"))
+        .alias("due_date"),
+        pl.Series("due_provisional", [0, 1, 0, 0, 0, 0, None], dtype=pl.Int64),
+    )
+    out = export_checklist(frame, REGION, tmp_path / "p.xlsx", generated_on=dt.date(2026, 12, 1))
+    rows = {row["疑点编号 suspect_id"]: row for row in read_sheet(out).iter_rows(named=True)}
+    assert rows["S-B"]["整改期限 due_date"] == "2027-01-14（暂定 provisional）"
+    assert rows["S-C"]["整改期限 due_date"] == "2026-01-05 00:00:00"  # the column now mixes: read as text
+    assert rows["S-A"]["整改期限 due_date"] is None
+
+
+def test_the_checklist_is_set_up_to_print(cases, tmp_path):
+    """A4 landscape fitted to the width, the header row on every page, 宋体, office/title/date, page numbers."""
+    long_summary = "疑点说明" * 40  # 160 CJK characters: several lines in a 40-character column
+    frame = cases.with_columns(
+        pl.when(pl.col("suspect_id") == "S-G").then(pl.lit(long_summary)).otherwise(pl.col("summary")).alias("summary")
+    )
+    out = export_checklist(frame, REGION, tmp_path / "c.xlsx", generated_on=dt.date(2026, 3, 10))
+    worksheet = sheet_xml(out, "xl/worksheets/sheet1.xml")
+    setup = re.search(r"<pageSetup [^>]*/>", worksheet).group(0)
+    assert 'paperSize="9"' in setup and 'orientation="landscape"' in setup
+    assert 'fitToHeight="0"' in setup and 'fitToWidth="0"' not in setup  # one page wide, as many high as needed
+    assert '<pageSetUpPr fitToPage="1"/>' in worksheet
+    header = re.search(r"<oddHeader>(.*)</oddHeader>", worksheet).group(1)
+    assert "社会保险基金监督处" in header and "核查清单（统筹区 330100）" in header and "2026-03-10" in header
+    assert "第 &amp;P 页 共 &amp;N 页" in re.search(r"<oddFooter>(.*)</oddFooter>", worksheet).group(1)
+    workbook = sheet_xml(out, "xl/workbook.xml")
+    assert '<definedName name="_xlnm.Print_Titles" localSheetId="0">核查清单!$2:$2</definedName>' in workbook
+
+    fonts = re.findall(r'<name val="([^"]+)"/>', sheet_xml(out, "xl/styles.xml"))
+    assert fonts and set(fonts) == {"SimSun"}  # every cell asks for 宋体, none for Calibri
+    assert '<charset val="134"/>' in sheet_xml(out, "xl/styles.xml")
+
+    # rows that wrap are as tall as their lines (LibreOffice does not grow them when it opens the file)
+    heights = {int(r): float(h) for r, h in re.findall(r'<row r="(\d+)"[^>]* ht="([\d.]+)"', worksheet)}
+    order = read_sheet(out)["疑点编号 suspect_id"].to_list()
+    long_row, short_row = 3 + order.index("S-G"), 3 + order.index("S-C")
+    assert heights[long_row] >= 8 * 16 > heights[short_row]

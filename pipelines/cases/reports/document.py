@@ -2,13 +2,19 @@
 
 A report is built once as a `Document` and rendered twice (`markdown`, `xlsx`). `cell_text` is how a
 value of a column kind reads as text, in Markdown and wherever a cell is shown as text.
+
+What a printed page carries besides the content (docs/adr/0017-print-ready-workbooks.md) is part of the
+model too: the office that issues the report (`OFFICE`, left of the page header) and the report's date
+(`Document.date`, right of the page header; the cut-off day a report states).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.cases.printing import OFFICE
 from pipelines.present.money import fmt_money, fmt_pct
 
 
@@ -49,9 +55,17 @@ class Section:
 
 @dataclass
 class Document:
+    """A report: its title, the lines under the title (period, cut-off), its sections.
+
+    `date` is the report's date as the page header prints it (its cut-off day); a document without one
+    prints the day it is printed (打印日期). `office` is the issuing office, printed beside it.
+    """
+
     title: str
     meta: list[str]
     sections: list[Section]
+    date: dt.date | None = None
+    office: str = OFFICE
 
 
 def cell_text(value: Any, kind: str) -> str:
