@@ -1,5 +1,6 @@
 -- DuckDB. One row per scheme: contributions assessed (缴费核定 contributions.amount_due) against
 -- contributions collected (税务征收入库 tax_collections.amount_collected), months $period_from..$period_to.
+-- Grain: one row per scheme.
 WITH assessed AS (
     SELECT scheme, sum(amount_due) AS assessed
     FROM contributions

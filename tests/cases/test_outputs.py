@@ -22,6 +22,7 @@ from pipelines.cases.files import UnsafeOutput, file_in, region_code
 from pipelines.cases.reports.document import Document, Section
 from pipelines.cases.reports.output import write_report
 from pipelines.cases.staff import os_user
+from tests.cases.report_world import build_db
 from tests.cases.staffing import staff_up
 
 HOSTILE_REGIONS = ["../../x", "../330100", "330100/../../x", "33010", "3301000", "３３０１００", "", "330100\0"]
@@ -186,7 +187,19 @@ def test_report_command_refuses_to_write_through_a_link(register, tmp_path, caps
     out.mkdir()
     victim.write_text("keep", encoding="utf-8")
     (out / "通报_2026-03-02.md").symlink_to(victim)
-    args = ("report", "--register", str(register), "--out", str(out), "circulation", "--as-of", "2026-03-02")
+    db = build_db(tmp_path / "fw.duckdb")
+    args = (
+        "report",
+        "--register",
+        str(register),
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "circulation",
+        "--as-of",
+        "2026-03-02",
+    )
     assert fundwatch(*args) == 2
     assert "symbolic link" in capsys.readouterr().err
     assert victim.read_text(encoding="utf-8") == "keep"
@@ -195,6 +208,18 @@ def test_report_command_refuses_to_write_through_a_link(register, tmp_path, caps
 
 def test_report_command_writes_inside_its_folder(register, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ("report", "--register", str(register), "--out", str(out), "circulation", "--as-of", "2026-03-02")
+    db = build_db(tmp_path / "fw.duckdb")
+    args = (
+        "report",
+        "--register",
+        str(register),
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "circulation",
+        "--as-of",
+        "2026-03-02",
+    )
     assert fundwatch(*args) == 0, capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == {"通报_2026-03-02.md", "通报_2026-03-02.xlsx"}

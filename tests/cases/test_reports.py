@@ -34,6 +34,7 @@ from pipelines.cases.reports.document import Col
 from pipelines.cases.reports.markdown import markdown_table
 from pipelines.present.money import fmt_money
 from pipelines.warehouse.session import connect
+from tests.cases.report_world import build_register
 
 SCHEMA = Path(__file__).resolve().parents[2] / "sql" / "cases" / "001_cases.sql"
 PERSON = "330102198001011234"
@@ -82,51 +83,43 @@ EVENTS = [
 ]
 
 
+# money recorded per event (case_money): (index in EVENTS, kind, amount, on_date)
+MONEY = [
+    (13, "recovered", "41220.00", "2025-11-20"),
+    (17, "recovered", "2345.67", "2025-12-05"),
+]
+
+
 @pytest.fixture
 def register(tmp_path) -> Path:
-    path = tmp_path / "fundwatch.cases.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode = WAL")  # as the real register (register.open_register)
-    con.executescript(SCHEMA.read_text(encoding="utf-8"))
+    rows = []
     for c in CASES:
         sid, rule, subject, region, amount, status, first_seen, *rest = c
         assigned_on, due_date, confirmed_on, severity, report_due, reported_on, reason, recovered, rectified_on = rest
-        con.execute(
-            "INSERT INTO cases (suspect_id, rule, subject_id, person_id, region_code, amount_at_risk, status, firing,"
-            " first_seen, last_seen, assigned_region, assignee, assigned_on, due_date, confirmed_on, severity,"
-            " report_due, reported_on, dismissed_reason, recovered_amount, rectified_on)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                sid,
-                rule,
-                subject,
-                subject if subject.startswith("3301") else None,
-                region,
-                amount,
-                status,
-                first_seen,
-                first_seen,
-                region if assigned_on else None,
-                "A01" if assigned_on else None,
-                assigned_on,
-                due_date,
-                confirmed_on,
-                severity,
-                report_due,
-                reported_on,
-                reason,
-                recovered,
-                rectified_on,
-            ],
+        rows.append(
+            {
+                "suspect_id": sid,
+                "rule": rule,
+                "subject_id": subject,
+                "person_id": subject if subject.startswith("3301") else None,
+                "region_code": region,
+                "amount_at_risk": amount,
+                "status": status,
+                "first_seen": first_seen,
+                "assigned_region": region if assigned_on else None,
+                "assignee": "A01" if assigned_on else None,
+                "assigned_on": assigned_on,
+                "due_date": due_date,
+                "confirmed_on": confirmed_on,
+                "severity": severity,
+                "report_due": report_due,
+                "reported_on": reported_on,
+                "dismissed_reason": reason,
+                "recovered_amount": recovered,
+                "rectified_on": rectified_on,
+            }
         )
-    con.executemany(
-        "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason)"
-        " VALUES (?, ?, 'analyst', ?, ?, ?, ?)",
-        EVENTS,
-    )
-    con.commit()
-    con.close()
-    return path
+    return build_register(tmp_path / "fundwatch.cases.sqlite", rows, EVENTS, MONEY)
 
 
 @pytest.fixture
@@ -221,14 +214,18 @@ def test_monthly_self_check(register, db, tmp_path):
     # S5 and S7 were not yet found
     status = section(md, "二、月末案件状态")
     assert "登记案件共 5 件，其中未结 3 件（涉及金额 603,345.77 元），逾期 2 件" in status
-    assert "| SHARED_ACCOUNT | 多人共用收款账户 | 0 | 1 | 0 | 0 | 0 | 1 | 1 | 2,345.67 |" in status
-    assert "| 330100 | 0 | 0 | 1 | 0 | 1 | 2 | 0 | 600,000.00 |" in status
+    assert "| SHARED_ACCOUNT | 多人共用收款账户 | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 1 | 2,345.67 |" in status
+    assert "| 330100 | 0 | 0 | 1 | 0 | 0 | 1 | 2 | 0 | 600,000.00 |" in status
 
+    # dispositions recorded in November, money by the day it moved
     disposals = section(md, "三、本月处置情况")
-    assert "| 确认违规 confirmed | 2 | 641,220.00 |  |" in disposals
-    assert "| 排除 dismissed | 1 | 0.20 |  |" in disposals
-    assert "| 已整改 rectified | 1 | 41,220.00 | 41,220.00 |" in disposals
-    assert "本月追回金额（recovered）41,220.00 元；累计追回 41,220.00 元" in disposals
+    assert "| 确认违规 confirmed | 2 | 641,220.00 |" in disposals
+    assert "| 排除 dismissed | 1 | 0.20 |" in disposals
+    assert "| 已整改 rectified | 1 | 41,220.00 |" in disposals
+    assert "| 追回 recovered | 0.00 | 41,220.00 | 41,220.00 |" in disposals
+    assert "本月（按款项日期）追回 41,220.00 元、核销 0.00 元。" in disposals
+    assert "截至 2025-11-30 累计确认违规 2 件，涉及金额 641,220.00 元：已追回 41,220.00 元（追回率 6.43%）" in disposals
+    assert "口径 time base：按登记簿日期" in md
 
     # overdue at 11-30: S6 (due 11-13) and S2 (due 10-20), largest amount first; IDs masked
     overdue = section(md, "四、逾期案件清单")
@@ -236,7 +233,7 @@ def test_monthly_self_check(register, db, tmp_path):
     assert overdue.index("| S6 |") < overdue.index("| S2 |")
     assert "330102********1235" in overdue and "330102198001011235" not in md
     assert "| 2025-10-20 | 41 |" in overdue
-    assert "622202*********0123" in overdue  # the shared bank account is personal data too
+    assert "***************0123" in overdue and "6222021234567890123" not in md  # a personal account: last 4 digits
 
     quality = section(md, "五、数据质量")
     assert "本月运行 2 次，接收文件 8 个，入库 150 行，隔离 5 行，拒收文件 1 个" in quality
@@ -274,13 +271,20 @@ def test_half_year_supervision_report(register, db, tmp_path):
     assert "财政专户收入 1,000.00 元、支出 250.25 元" in fund
 
     work = section(md, "二、监管工作情况")
-    assert "本期运行 3 次，接收文件 10 个，入库 170 行，隔离 5 行，拒收文件 1 个" in work
-    # every case was found between July and December
-    assert "本期新发现疑点 7 件，涉及金额 645,075.97 元" in work
-    assert "下达核查 4 件，核查确认违规 3 件、排除 1 件" in work
+    assert (
+        "（运行日期 2025-07-01 至 2025-12-31）：运行 3 次，接收文件 10 个，入库 170 行，隔离 5 行，拒收文件 1 个"
+        in work
+    )
+    # no finding names its months: each belongs to the month it was found, all between July and December
+    assert "本期疑点 7 件，涉及金额 645,075.97 元" in work
+    assert "已下达核查 4 件，确认违规 3 件（含部分追回、已整改），排除 1 件，待核查 2 件、核查中 1 件" in work
+    assert "| 合计 |  | 7 | 645,075.97 | 1 | 6 | 645,075.77 |" in work
 
     cases = section(md, "三、基金案件发生及处置情况")
-    assert "本期确认违规案件 3 件，涉及金额 643,565.67 元；排除 1 件；整改完成 2 件，追回金额 43,565.67 元" in cases
+    assert (
+        "本期疑点中确认违规 3 件，涉及金额 643,565.67 元：已追回 43,565.67 元（追回率 6.77%），核销 0.00 元，"
+        "待追回 600,000.00 元。其中已整改 2 件、部分追回 0 件；排除 1 件，涉及金额 0.20 元。"
+    ) in cases
     assert "| RECON_CONTRIB | 征缴对账差异 | 0 | 0.00 | 1 | 600,000.00 | 1 | 600,000.00 |" in cases
     assert "| 核实为补发 back pay | 1 | 0.20 |" in cases
 
@@ -321,8 +325,8 @@ def test_annual_report_file_name_and_period(register, db, tmp_path):
 # ---- 定期通报 ------------------------------------------------------------------------------------
 
 
-def test_circulation_ranks_regions(register, tmp_path):
-    paths = reports.circulation(register, dt.date(2025, 12, 10), tmp_path)
+def test_circulation_ranks_regions(register, db, tmp_path):
+    paths = reports.circulation(register, db, dt.date(2025, 12, 10), tmp_path, memory_limit=MEMORY)
     assert [p.name for p in paths] == ["通报_2025-12-10.md", "通报_2025-12-10.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
     by_region = section(md, "二、各统筹区情况")
@@ -341,9 +345,9 @@ def test_circulation_ranks_regions(register, tmp_path):
 # ---- 要情统计 ------------------------------------------------------------------------------------
 
 
-def test_yaoqing_statistics_flags_late_and_missing_reports(register, tmp_path):
+def test_yaoqing_statistics_flags_late_and_missing_reports(register, db, tmp_path):
     paths = reports.yaoqing_statistics(
-        register, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)
+        register, db, 2025, 2, tmp_path, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 12, 31)
     )
     assert [p.name for p in paths] == ["要情统计_2025H2.md", "要情统计_2025H2.xlsx"]
     md = paths[0].read_text(encoding="utf-8")
@@ -351,15 +355,17 @@ def test_yaoqing_statistics_flags_late_and_missing_reports(register, tmp_path):
     assert "共发生要情 2 件、重大要情 1 件，合计 3 件，涉及金额 643,565.67 元" in md
     assert "| DECEASED_PAID | 死亡后继续领取 | 1 | 41,220.00 | 0 | 0.00 | 1 | 41,220.00 |" in md
     assert "| 330300 | 1 | 2,345.67 | 0 | 0.00 | 1 | 2,345.67 |" in md
-    timeliness = section(md, "四、报送及时性")
+    money = section(md, "四、追回及核销")
+    assert "| 合计 |  | 3 | 643,565.67 | 43,565.67 | 0.00 | 600,000.00 | 6.77% | 0.00 |" in money
+    timeliness = section(md, "五、报送及时性")
     assert "按时报告 1 件；逾期报告 1 件；逾期未报 1 件；未到期限 0 件" in timeliness
     assert "| S4 |" in timeliness and "⚠ 逾期未报" in timeliness and "⚠ 逾期报告" in timeliness
     assert has_chart(paths[1])
 
 
-def test_yaoqing_zero_report(register, tmp_path):
+def test_yaoqing_zero_report(register, db, tmp_path):
     paths = reports.yaoqing_statistics(
-        register, 2025, 1, tmp_path, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 7, 1)
+        register, db, 2025, 1, tmp_path, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 7, 1)
     )
     assert paths[0].name == "要情统计_2025H1.md"
     md = paths[0].read_text(encoding="utf-8")
@@ -397,13 +403,15 @@ def test_every_report_runs_on_empty_sources(tmp_path):
         *reports.supervision_report(
             register, db, 2025, 1, out, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 6, 30)
         ),
-        *reports.circulation(register, dt.date(2025, 11, 27), out),
-        *reports.yaoqing_statistics(register, 2025, 2, out, today=dt.date(2026, 11, 27), as_of=dt.date(2025, 12, 31)),
+        *reports.circulation(register, db, dt.date(2025, 11, 27), out, memory_limit=MEMORY),
+        *reports.yaoqing_statistics(
+            register, db, 2025, 2, out, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 12, 31)
+        ),
     ]
     assert all(p.exists() for p in paths)
     texts = {p.name: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".md"}
     assert "本月（2025-11-01 至 2025-11-30）未发现新的疑点" in texts["自查报告_202511.md"]
-    assert "本期无夜间运行记录" in texts["监督报告_2025H1.md"]
+    assert "无夜间运行记录" in texts["监督报告_2025H1.md"]
     assert all(f"## {h}" in texts["监督报告_2025H1.md"] for h in reports.SUPERVISION_SECTIONS)
     assert "特此零报告" in texts["要情统计_2025H2.md"]
     for p in paths:
@@ -411,11 +419,16 @@ def test_every_report_runs_on_empty_sources(tmp_path):
             assert fastexcel.read_excel(p).sheet_names
 
 
-def test_circulation_names_regions_with_nothing_to_rank(register, tmp_path):
-    md = reports.circulation(register, dt.date(2025, 12, 10), tmp_path)[0].read_text(encoding="utf-8")
+def test_circulation_names_regions_with_nothing_to_rank(register, db, tmp_path):
+    md = reports.circulation(register, db, dt.date(2025, 12, 10), tmp_path, memory_limit=MEMORY)[0].read_text(
+        encoding="utf-8"
+    )
     assert "其余 2 个统筹区为 0：330100、330300。" in md  # no overdue cases there
 
 
-def test_sources_must_exist(tmp_path):
+def test_sources_must_exist(register, db, tmp_path):
     with pytest.raises(FileNotFoundError, match="案件登记簿"):
-        reports.circulation(tmp_path / "missing.sqlite", dt.date(2025, 12, 10), tmp_path)
+        reports.circulation(tmp_path / "missing.sqlite", db, dt.date(2025, 12, 10), tmp_path, memory_limit=MEMORY)
+    with pytest.raises(FileNotFoundError, match="no DuckDB file"):
+        reports.circulation(register, tmp_path / "missing.duckdb", dt.date(2025, 12, 10), tmp_path, memory_limit=MEMORY)
+    assert not list(tmp_path.glob("通报_*"))

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     register = args.register or register_path_for(args.db)
-    if args.report_kind in ("monthly", "half-year", "annual") and not args.db.is_file():
+    if not args.db.is_file():  # every report reads it (the near-miss pairs, docs/adr/0019-report-time-base.md)
         console.error(f"fundwatch report: 数据库不存在 no database at {args.db.resolve()} (give --db)")
         return 2
     if not register.exists():

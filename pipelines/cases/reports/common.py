@@ -1,5 +1,10 @@
 """What several reports share: status and severity constants, exact tallies, rankings, and the tables
-that more than one report shows (by rule, by status, overdue cases, nightly runs, data quality).
+that more than one report shows (by rule, by region, by status, money, overdue cases, nightly runs, data
+quality).
+
+Every figure is a sum over case rows of `sources.cases_at`, whose `amount` (and money) carry a near-miss
+ledger/bank pair once: a table's rows, its total and the sentence above it are sums over the same rows, so
+they agree to the fen (docs/adr/0019-report-time-base.md).
 """
 
 from __future__ import annotations
@@ -10,14 +15,17 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+from pipelines.cases.calendar import due_text
 from pipelines.cases.reports.document import Chart, Col, Table
 from pipelines.cases.severity import CASE, MAJOR_CASE
 from pipelines.present.labels import CASE_STATUSES, rule_name, rule_sort_key, status_label
 from pipelines.present.masking import shown_subject
-from pipelines.present.money import ZERO
+from pipelines.present.money import ZERO, fmt_money, fmt_pct, ratio
 
-STATUSES = ("open", "under_verification", "confirmed", "dismissed", "rectified")
-UNRESOLVED = ("open", "under_verification", "confirmed")  # 未结: not yet dismissed or rectified
+STATUSES = ("open", "under_verification", "confirmed", "partially_recovered", "dismissed", "rectified")
+# 未结: not yet dismissed or rectified (部分追回 still has money outstanding)
+UNRESOLVED = ("open", "under_verification", "confirmed", "partially_recovered")
+CONFIRMED = ("confirmed", "partially_recovered", "rectified")  # 确认违规 and what follows it
 SEVERITIES = (CASE, MAJOR_CASE)
 TOTAL = "合计"
 NO_REGION = "未指定 none"  # a case whose finding names no pooling region (e.g. an unregistered account)
@@ -61,14 +69,6 @@ def competition_ranks(values: list[Any]) -> list[int]:
     return [order.index(v) + 1 for v in values]
 
 
-def first_per_case(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first of the events of each case, in the order given."""
-    seen: dict[str, dict[str, Any]] = {}
-    for e in events:
-        seen.setdefault(e["suspect_id"], e)
-    return list(seen.values())
-
-
 def rule_table(rows: list[dict[str, Any]], count_header: str, title: str | None, chart_title: str) -> Table:
     """Count and exact amount by rule, with a total and a column chart of the amounts."""
     by_rule = tally(rows, lambda r: r["rule"])
@@ -79,6 +79,119 @@ def rule_table(rows: list[dict[str, Any]], count_header: str, title: str | None,
         total=[TOTAL, "", len(rows), sum_amount(rows)],
         chart=Chart(chart_title, category=1, values=(3,)),
     )
+
+
+def region_table(rows: list[dict[str, Any]], count_header: str, title: str | None) -> Table:
+    """Count and exact amount by pooling region (统筹区), with a total."""
+    by_region = tally(rows, lambda r: r["region"])
+    return Table(
+        columns=[Col("统筹区 region"), Col(count_header, "int"), Col("涉及金额（元）", "money")],
+        rows=[[region, *by_region[region]] for region in sorted(by_region)],
+        title=title,
+        total=[TOTAL, len(rows), sum_amount(rows)],
+    )
+
+
+# ---- money: 追回 x of y, 核销, 待追回, and the excess apart ---------------------------------------------
+
+MONEY_COLUMNS = [
+    Col("确认违规件数", "int"),
+    Col("涉及金额（元）", "money"),
+    Col("已追回（元）", "money"),
+    Col("核销（元）", "money"),
+    Col("待追回（元）", "money"),
+    Col("追回率", "pct"),
+    Col("超出涉及金额的追回（罚没等）（元）", "money"),
+]
+
+
+def outstanding(case: dict[str, Any]) -> Decimal:
+    """待追回 of a confirmed case: its amount less what was recovered and written off (never below 0.00)."""
+    return max(case["amount"] - case["recovered"] - case["written_off"], ZERO)
+
+
+def money_figures(confirmed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The money of confirmed cases: amount (y), recovered toward it (x), written off, outstanding, excess.
+
+    The recovery rate is x / y: recovered money counts toward a case's amount at risk only up to it (the rest
+    is excess, reported apart), so the rate is never above 100%.
+    """
+    amount, recovered = sum_amount(confirmed), sum_amount(confirmed, "recovered")
+    return {
+        "count": len(confirmed),
+        "amount": amount,
+        "recovered": recovered,
+        "written_off": sum_amount(confirmed, "written_off"),
+        "outstanding": sum((outstanding(c) for c in confirmed), ZERO),
+        "rate": ratio(recovered, amount),
+        "excess": sum_amount(confirmed, "excess"),
+    }
+
+
+def money_cells(confirmed: list[dict[str, Any]]) -> list[Any]:
+    """The cells of `MONEY_COLUMNS` for these confirmed cases."""
+    m = money_figures(confirmed)
+    return [m[k] for k in ("count", "amount", "recovered", "written_off", "outstanding", "rate", "excess")]
+
+
+def money_table(confirmed: list[dict[str, Any]], key: str, key_header: str, title: str) -> Table:
+    """Money of confirmed cases by rule or region: rows, and a total over the same cases."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in confirmed:
+        groups[c[key]].append(c)
+    by_rule = key == "rule"
+    head = [Col(key_header)] + ([Col("规则名称")] if by_rule else [])
+    return Table(
+        title=title,
+        columns=[*head, *MONEY_COLUMNS],
+        rows=[
+            [k, *([rule_name(k)] if by_rule else []), *money_cells(groups[k])]
+            for k in sorted(groups, key=rule_sort_key if by_rule else (lambda k: k))
+        ],
+        total=[TOTAL, *([""] if by_rule else []), *money_cells(confirmed)] if confirmed else None,
+        chart=Chart("涉及金额与已追回（元）", category=1 if by_rule else 0, values=(3, 4) if by_rule else (2, 3)),
+    )
+
+
+def recovery_level(rate: Decimal | None) -> str:
+    """The words on a recovery rate: they follow the figure (良好 only from 90%)."""
+    if rate is None:
+        return "暂无确认违规金额，无追回比例可评估"
+    if rate >= Decimal("0.9"):
+        return "追回情况良好"
+    if rate >= Decimal("0.5"):
+        return "追回工作仍需加强"
+    return "追回比例偏低，基金损失风险较大"
+
+
+def money_sentence(confirmed: list[dict[str, Any]], label: str) -> str:
+    """'{label}确认违规 n 件，涉及金额 y 元：已追回 x 元（追回率 r），核销 w 元，待追回 o 元；…' from the same rows."""
+    m = money_figures(confirmed)
+    text = (
+        f"{label}确认违规 {m['count']} 件，涉及金额 {fmt_money(m['amount'])} 元：已追回 {fmt_money(m['recovered'])} 元"
+        f"（追回率 {fmt_pct(m['rate'])}），核销 {fmt_money(m['written_off'])} 元，"
+        f"待追回 {fmt_money(m['outstanding'])} 元"
+    )
+    if m["excess"]:
+        text += f"；另追回超出涉及金额部分（罚没等）{fmt_money(m['excess'])} 元，单列，不计入追回率"
+    return text + "。"
+
+
+def pair_note(cases: Iterable[dict[str, Any]]) -> str | None:
+    """The note under a list naming each case whose amount another case of its near-miss pair carries."""
+    carried = sorted((c for c in cases if c.get("carried_by")), key=lambda c: c["suspect_id"])
+    if not carried:
+        return None
+    listed = "；".join(f"{c['suspect_id']} 计入 {c['carried_by']}" for c in carried)
+    return (
+        f"※ 专户账实不符配对（明细账与银行流水仅日期超出前后3日，疑为同一笔款项），两条疑点均须核查，"
+        f"金额在合计中只计一次：{listed}。"
+    )
+
+
+def pair_mark(case: dict[str, Any]) -> str:
+    """A case's id as a list shows it: marked ※ when its pair carries its amount (see `pair_note`)."""
+    return f"{case['suspect_id']} ※" if case.get("carried_by") else case["suspect_id"]
 
 
 def status_table(cases: list[dict[str, Any]], key: str, key_header: str, label: Callable[[str], str] | None):
@@ -113,7 +226,8 @@ def status_table(cases: list[dict[str, Any]], key: str, key_header: str, label: 
 
 
 def overdue_table(cases: list[dict[str, Any]], cutoff: dt.date) -> Table:
-    """The overdue cases given, one row each, subjects masked, days overdue counted to the cut-off day."""
+    """The overdue cases given, one row each, subjects masked, days overdue counted to the cut-off day; each
+    with its own amount at risk (a case whose pair carries it is marked ※, `pair_note`)."""
     return Table(
         columns=[
             Col("疑点编号 suspect_id"),
@@ -128,14 +242,14 @@ def overdue_table(cases: list[dict[str, Any]], cutoff: dt.date) -> Table:
         ],
         rows=[
             [
-                c["suspect_id"],
+                pair_mark(c),
                 rule_name(c["rule"]),
                 c["region"],
                 shown_subject(c),
-                c["amount"],
+                c["own_amount"],
                 status_label(CASE_STATUSES, c["status_at"]),
                 c["assignee"],
-                c["due_date"],
+                due_text(c["due_date"], c["due_provisional"]),
                 (cutoff - dt.date.fromisoformat(c["due_date"])).days,
             ]
             for c in cases

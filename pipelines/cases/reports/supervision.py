@@ -1,25 +1,35 @@
 """定期报告 (监督报告), half-year or annual, with exactly the five sections the policy lists.
 
-Fund figures (benefits, contributions, special account) and nightly runs come from the DuckDB file; cases
-from the register. The 基金安全评估 is judged by fixed thresholds on the numbers of `assessment`.
+Time base (stated in the report): the data period. Fund figures are those of the period's months (benefits
+and contributions by 所属期, the special account by entry date); a finding belongs to the period of the first
+month it concerns (period_from; one without months, the month it was found), and the findings of the period
+are followed through the register as they stand on the snapshot day (`as_of`, default the day the report is
+made): assigned, confirmed, dismissed, money recovered / written off by its on_date. So the fund figures and
+the findings beside them cover the same months, and every section speaks of the same findings. Every figure
+comes from one read of the register and one of the DuckDB file (docs/adr/0019-report-time-base.md). The
+基金安全评估 is judged by fixed thresholds on the numbers of `assessment`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipelines.cases import register as case_register
 from pipelines.cases.reports.common import (
+    CONFIRMED,
     SEVERITY_COLUMNS,
     TOTAL,
     UNRESOLVED,
     data_quality_line,
-    first_per_case,
-    rule_table,
+    money_figures,
+    money_sentence,
+    money_table,
+    pair_note,
+    recovery_level,
+    region_table,
     severity_cells,
     sum_amount,
     tally,
@@ -28,17 +38,18 @@ from pipelines.cases.reports.document import Chart, Col, Document, Section, Tabl
 from pipelines.cases.reports.measures import MEASURES
 from pipelines.cases.reports.output import write_report
 from pipelines.cases.reports.sources import (
+    RegisterSnapshot,
+    WarehouseSnapshot,
     between,
     cases_at,
-    cutoff_day,
-    duck_rows,
-    events_between,
     half_bounds,
+    period_of_case,
+    read_register,
+    read_warehouse,
     yyyymm,
 )
-from pipelines.present.labels import code_label, rule_name, rule_sort_key
+from pipelines.present.labels import CASE_STATUSES, code_label, rule_name, rule_sort_key, status_label
 from pipelines.present.money import ZERO, fmt_money, fmt_pct, ratio
-from pipelines.warehouse import session
 
 SUPERVISION_SECTIONS = (
     "一、基金运行基本情况",
@@ -62,26 +73,14 @@ def supervision_report(
 ) -> list[Path]:
     """定期报告: half-year (half=1 or 2) or annual (half=None) `监督报告_2025H1` / `监督报告_2025年度`.
 
-    `today` is the command's day (Asia/Shanghai): the cut-off day is the period's last day, or `today`
-    if earlier, unless `as_of` is given. `memory_limit` is DuckDB's, from the settings.
+    `today` is the command's day (Asia/Shanghai): the findings of the period are followed in the register as
+    they stand on `as_of`, default `today`. `memory_limit` is DuckDB's, from the settings.
     """
     first, last = half_bounds(year, half)
-    cutoff = cutoff_day(last, as_of, today)
-    periods = {"period_from": yyyymm(first), "period_to": yyyymm(last)}
-    dates = {"date_from": first, "date_to": cutoff}
-    with case_register.reader(register) as con:
-        cases = cases_at(con, cutoff)
-        events = events_between(con, first, cutoff)
-    with session.reader(db, memory_limit=memory_limit) as con:
-        fund = {
-            "benefits": duck_rows(con, "fund_benefits.sql", periods),
-            "paid": duck_rows(con, "fund_persons_paid.sql", periods)[0],
-            "contributions": duck_rows(con, "fund_contributions.sql", periods),
-            "ledger": duck_rows(con, "fund_ledger.sql", dates),
-            "runs": duck_rows(con, "runs_between.sql", dates),
-        }
+    snapshot = as_of or today
+    warehouse = read_warehouse(db, memory_limit=memory_limit, months=(yyyymm(first), yyyymm(last)), dates=(first, last))
     period_label = f"{year}年上半年" if half == 1 else f"{year}年下半年" if half == 2 else f"{year}年度"
-    doc = supervision_document(period_label, first, last, cutoff, cases, events, fund)
+    doc = supervision_document(period_label, first, last, snapshot, read_register(register), warehouse)
     stem = f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
     return write_report(doc, out_dir, stem)
 
@@ -90,50 +89,48 @@ def supervision_document(
     period_label: str,
     first: dt.date,
     last: dt.date,
-    cutoff: dt.date,
-    cases: list[dict[str, Any]],
-    events: list[dict[str, Any]],
-    fund: dict[str, Any],
+    snapshot: dt.date,
+    register: RegisterSnapshot,
+    warehouse: WarehouseSnapshot,
 ) -> Document:
-    in_period = lambda value: between(value, first, cutoff)  # noqa: E731
-    new = [c for c in cases if in_period(c["first_seen"])]
-    confirmed = [c for c in cases if in_period(c["confirmed_on"])]
-    dismissed = first_per_case(e for e in events if e["action"] == "dismiss")
-    rectified = [c for c in cases if in_period(c["rectified_on"])]
-    assigned = {e["suspect_id"] for e in events if e["action"] == "assign"}
-    reopened = [e for e in events if e["action"] == "reopened"]
-    overdue = [c for c in cases if c["overdue"]]
-    runs = fund["runs"]
-
+    months = (yyyymm(first), yyyymm(last))
+    every = cases_at(register, snapshot, warehouse.pairs)
+    cases = [c for c in every if months[0] <= period_of_case(c) <= months[1]]
+    runs = [r for r in warehouse.runs if between(str(r["as_of"]), first, snapshot)]
     sections = [
-        Section(SUPERVISION_SECTIONS[0], _fund_blocks(fund, first, last)),
-        Section(SUPERVISION_SECTIONS[1], _work_blocks(runs, new, assigned, confirmed, dismissed)),
-        Section(SUPERVISION_SECTIONS[2], _disposal_blocks(confirmed, dismissed, rectified, cases)),
-        Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, overdue, reopened, rectified, cutoff)),
-        Section(SUPERVISION_SECTIONS[4], _problem_blocks(new, overdue, runs)),
+        Section(SUPERVISION_SECTIONS[0], _fund_blocks(warehouse.fund, first, last)),
+        Section(SUPERVISION_SECTIONS[1], _work_blocks(runs, cases, first, snapshot)),
+        Section(SUPERVISION_SECTIONS[2], _disposal_blocks(cases, snapshot)),
+        Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, snapshot)),
+        Section(SUPERVISION_SECTIONS[4], _problem_blocks(cases, runs)),
     ]
     return Document(
         title=f"社会保险基金监督{period_label}定期报告",
         meta=[
             "Periodic supervision report 定期报告",
-            f"报告期间 period：{first.isoformat()} 至 {last.isoformat()}"
-            f"（待遇、征缴按所属期 {yyyymm(first)}–{yyyymm(last)}）",
-            f"数据截至 cut-off：{cutoff.isoformat()}",
+            f"报告期间 period：{first.isoformat()} 至 {last.isoformat()}（所属期 {months[0]}–{months[1]}）",
+            f"数据截至 snapshot：{snapshot.isoformat()}",
+            f"口径 time base：按数据所属期——待遇、征缴按所属期 {months[0]}–{months[1]}，财政专户按记账日期；"
+            f"疑点按所属期起始月（period_from）归入本期；本期疑点的核查处置为截至 {snapshot.isoformat()} 的"
+            "登记簿状态（按登记簿所载业务日期），追回、核销按款项日期（on_date）；专户账实不符配对（仅日期超窗的同一笔款项）"
+            "金额只计一次。",
         ],
         sections=sections,
+        date=snapshot,
     )
 
 
 def _fund_blocks(fund: dict[str, Any], first: dt.date, last: dt.date) -> list[str | Table]:
-    benefits, paid = fund["benefits"], fund["paid"]
+    benefits = [r for r in fund["benefits"] if not r["is_total"]]
+    paid = next(r for r in fund["benefits"] if r["is_total"])  # persons paid: distinct, counted by the query
     contributions, ledger = fund["contributions"], fund["ledger"]
     assessed = sum((r["assessed"] for r in contributions), ZERO)
     collected = sum((r["collected"] for r in contributions), ZERO)
     inflow = sum((r["inflow"] for r in ledger), ZERO)
     outflow = sum((r["outflow"] for r in ledger), ZERO)
     blocks: list[str | Table] = [
-        f"本期（所属期 {yyyymm(first)}–{yyyymm(last)}）共发放待遇 {paid['payments']:,} 笔、"
-        f"{fmt_money(paid['amount'])} 元，领取待遇 {paid['persons']:,} 人；核定应缴 {fmt_money(assessed)} 元，"
+        f"本期（所属期 {yyyymm(first)}–{yyyymm(last)}）共发放待遇 {sum(r['payments'] for r in benefits):,} 笔、"
+        f"{fmt_money(sum_amount(benefits))} 元，领取待遇 {paid['persons']:,} 人；核定应缴 {fmt_money(assessed)} 元，"
         f"征收入库 {fmt_money(collected)} 元，征缴率 {fmt_pct(ratio(collected, assessed))}；"
         f"财政专户收入 {fmt_money(inflow)} 元、支出 {fmt_money(outflow)} 元。"
     ]
@@ -157,7 +154,9 @@ def _fund_blocks(fund: dict[str, Any], first: dt.date, last: dt.date) -> list[st
                 ]
                 for r in benefits
             ],
-            total=[TOTAL, "", paid["payments"], paid["persons"], paid["amount"]] if benefits else None,
+            total=[TOTAL, "", sum(r["payments"] for r in benefits), paid["persons"], sum_amount(benefits)]
+            if benefits
+            else None,
             chart=Chart("待遇发放金额（按待遇类型、险种）", category=0, category_to=1, values=(4,)),
         )
     )
@@ -206,42 +205,89 @@ def _fund_blocks(fund: dict[str, Any], first: dt.date, last: dt.date) -> list[st
     return blocks
 
 
-def _work_blocks(runs, new, assigned, confirmed, dismissed) -> list[str | Table]:
+def _work_blocks(runs, cases, first: dt.date, snapshot: dt.date) -> list[str | Table]:
+    """二、监管工作情况: the runs, then the findings of the period by rule and region and where they stand."""
+    statuses = Counter(c["status_at"] for c in cases)
+    confirmed = [c for c in cases if c["status_at"] in CONFIRMED]
+    assigned = [c for c in cases if c["assigned_dates"]]
     blocks: list[str | Table] = [
-        "本期开展夜间交叉比对：" + data_quality_line("本期", runs),
-        f"本期新发现疑点 {len(new)} 件，涉及金额 {fmt_money(sum_amount(new))} 元；下达核查 {len(assigned)} 件，"
-        f"核查确认违规 {len(confirmed)} 件、排除 {len(dismissed)} 件。",
+        f"本期开展夜间交叉比对（运行日期 {first.isoformat()} 至 {snapshot.isoformat()}）："
+        + data_quality_line("", runs),
+        f"本期疑点 {len(cases)} 件，涉及金额 {fmt_money(sum_amount(cases))} 元；截至 {snapshot.isoformat()}，"
+        f"已下达核查 {len(assigned)} 件，确认违规 {len(confirmed)} 件（含部分追回、已整改），"
+        f"排除 {statuses['dismissed']} 件，待核查 {statuses['open']} 件、核查中 {statuses['under_verification']} 件。",
     ]
-    if new:
-        blocks.append(
-            rule_table(new, "新发现件数", "疑点发现情况（按规则）findings by rule", "新发现疑点金额（按规则）")
-        )
+    if cases:
+        blocks.append(findings_by_rule(cases))
+        blocks.append(region_table(cases, "疑点件数", "疑点发现情况（按统筹区）findings by region"))
     blocks.append(
         Table(
-            title="核查工作 verification",
-            columns=[Col("事项"), Col("件数", "int")],
+            title=f"核查工作（截至 {snapshot.isoformat()}）verification",
+            columns=[Col("状态 status"), Col("件数", "int"), Col("涉及金额（元）", "money")],
             rows=[
-                ["新发现疑点 found", len(new)],
-                ["下达核查 assigned", len(assigned)],
-                ["核查确认违规 confirmed", len(confirmed)],
-                ["核查排除 dismissed", len(dismissed)],
+                [
+                    status_label(CASE_STATUSES, status),
+                    statuses[status],
+                    sum_amount(c for c in cases if c["status_at"] == status),
+                ]
+                for status in (
+                    "open",
+                    "under_verification",
+                    "confirmed",
+                    "partially_recovered",
+                    "rectified",
+                    "dismissed",
+                )
             ],
+            total=[TOTAL, len(cases), sum_amount(cases)],
         )
     )
+    note = pair_note(cases)
+    if note:
+        blocks.append(note)
     return blocks
 
 
-def _disposal_blocks(confirmed, dismissed, rectified, cases) -> list[str | Table]:
-    recovered = sum_amount(rectified, "recovered")
+def findings_by_rule(cases: list[dict[str, Any]]) -> Table:
+    """The findings of the period by rule: all, of which dismissed, and those not dismissed (主要问题 quotes it)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in cases:
+        groups[c["rule"]].append(c)
+
+    def cells(members: list[dict[str, Any]]) -> list[Any]:
+        live = [c for c in members if c["status_at"] != "dismissed"]
+        return [len(members), sum_amount(members), len(members) - len(live), len(live), sum_amount(live)]
+
+    return Table(
+        title="疑点发现情况（按规则）findings by rule",
+        columns=[
+            Col("规则 rule"),
+            Col("规则名称"),
+            Col("疑点件数", "int"),
+            Col("涉及金额（元）", "money"),
+            Col("其中排除", "int"),
+            Col("未排除件数", "int"),
+            Col("未排除涉及金额（元）", "money"),
+        ],
+        rows=[[rule, rule_name(rule), *cells(groups[rule])] for rule in sorted(groups, key=rule_sort_key)],
+        total=[TOTAL, "", *cells(cases)],
+        chart=Chart("本期疑点金额（按规则）", category=1, values=(3,)),
+    )
+
+
+def _disposal_blocks(cases: list[dict[str, Any]], snapshot: dt.date) -> list[str | Table]:
+    """三、基金案件发生及处置情况: the confirmed cases (severity, money) and the dismissed ones (reasons)."""
+    confirmed = [c for c in cases if c["status_at"] in CONFIRMED]
+    dismissed = [c for c in cases if c["status_at"] == "dismissed"]
+    rectified = [c for c in confirmed if c["status_at"] == "rectified"]
+    partial = [c for c in confirmed if c["status_at"] == "partially_recovered"]
     blocks: list[str | Table] = [
-        f"本期确认违规案件 {len(confirmed)} 件，涉及金额 {fmt_money(sum_amount(confirmed))} 元；"
-        f"排除 {len(dismissed)} 件；"
-        f"整改完成 {len(rectified)} 件，追回金额 {fmt_money(recovered)} 元"
-        f"（累计追回 {fmt_money(sum_amount(cases, 'recovered'))} 元）。"
+        money_sentence(confirmed, f"截至 {snapshot.isoformat()}，本期疑点中")
+        + f"其中已整改 {len(rectified)} 件、部分追回 {len(partial)} 件；排除 {len(dismissed)} 件，"
+        f"涉及金额 {fmt_money(sum_amount(dismissed))} 元。"
     ]
     if confirmed:
         rules = sorted({c["rule"] for c in confirmed}, key=rule_sort_key)
-
         blocks.append(
             Table(
                 title="确认违规案件（按规则、要情等级）confirmed by rule and severity",
@@ -254,8 +300,12 @@ def _disposal_blocks(confirmed, dismissed, rectified, cases) -> list[str | Table
                 chart=Chart("确认违规金额（按规则、要情等级）", category=1, values=(3, 5), stacked=True),
             )
         )
+        blocks.append(money_table(confirmed, "rule", "规则 rule", "追回、核销及待追回（按规则）money by rule"))
+        blocks.append(
+            money_table(confirmed, "region", "统筹区 region", "追回、核销及待追回（按统筹区）money by region")
+        )
     if dismissed:
-        by_reason = tally(dismissed, lambda e: e["reason"] or "（未说明）")
+        by_reason = tally(dismissed, lambda c: c["dismissed_reason_at"] or "（未说明）")
         blocks.append(
             Table(
                 title="排除情况（按理由）dismissed with reasons",
@@ -266,67 +316,41 @@ def _disposal_blocks(confirmed, dismissed, rectified, cases) -> list[str | Table
                 total=[TOTAL, len(dismissed), sum_amount(dismissed)],
             )
         )
-    if rectified:
-        by_rule = tally(rectified, lambda c: c["rule"])
-        recovered_by = tally(rectified, lambda c: c["rule"], amount="recovered")
-        blocks.append(
-            Table(
-                title="整改及追回（按规则）rectified and recovered",
-                columns=[
-                    Col("规则 rule"),
-                    Col("规则名称"),
-                    Col("整改件数", "int"),
-                    Col("涉及金额（元）", "money"),
-                    Col("追回金额（元）", "money"),
-                ],
-                rows=[
-                    [rule, rule_name(rule), *by_rule[rule], recovered_by[rule][1]]
-                    for rule in sorted(by_rule, key=rule_sort_key)
-                ],
-                total=[TOTAL, "", len(rectified), sum_amount(rectified), recovered],
-                chart=Chart("涉及金额与追回金额（按规则）", category=1, values=(3, 4)),
-            )
-        )
     return blocks
 
 
-def assessment(cases: list[dict[str, Any]], overdue: list[dict[str, Any]], reopened: list[dict[str, Any]]):
-    """The numbers of 基金安全评估 on the cut-off day (cumulative over the register)."""
-    confirmed = [c for c in cases if c["confirmed_on"] and c["status_at"] in ("confirmed", "rectified")]
-    with_deadline = [c for c in cases if c["due_date"] and c["assigned_on"]]
+def assessment(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers of 基金安全评估 over the findings of the period, as they stand on the snapshot day."""
+    confirmed = [c for c in cases if c["status_at"] in CONFIRMED]
+    with_deadline = [c for c in cases if c["due_date"] and c["assigned_dates"]]
     unresolved = [c for c in cases if c["status_at"] in UNRESOLVED]
+    overdue = [c for c in cases if c["overdue"]]
     return {
-        "confirmed_amount": sum_amount(confirmed),
-        "recovered": sum_amount(cases, "recovered"),
-        "recovery_rate": ratio(sum_amount(cases, "recovered"), sum_amount(confirmed)),
+        "money": money_figures(confirmed),
         "unresolved": len(unresolved),
         "unresolved_amount": sum_amount(unresolved),
         "overdue": len(overdue),
         "with_deadline": len(with_deadline),
         "overdue_rate": ratio(len(overdue), len(with_deadline)),
-        "reopened_in_period": len(reopened),
         "recurrent_cases": sum(1 for c in cases if (c["recurrences"] or 0) > 0),
     }
 
 
-def _assessment_blocks(cases, overdue, reopened, rectified, cutoff: dt.date) -> list[str | Table]:
-    a = assessment(cases, overdue, reopened)
+def _assessment_blocks(cases: list[dict[str, Any]], snapshot: dt.date) -> list[str | Table]:
+    a = assessment(cases)
+    m = a["money"]
+    rate = m["rate"]
     findings: list[str] = []
-    rate = a["recovery_rate"]
     if rate is None:
         findings.append("截至数据截止日无确认违规金额，暂无追回比例可评估。")
     else:
-        level = (
-            "追回情况良好"
-            if rate >= Decimal("0.9")
-            else "追回工作仍需加强"
-            if rate >= Decimal("0.5")
-            else "追回比例偏低，基金损失风险较大"
-        )
         findings.append(
-            f"累计确认违规金额 {fmt_money(a['confirmed_amount'])} 元，累计追回 {fmt_money(a['recovered'])} 元，"
-            f"追回率 {fmt_pct(rate)}，{level}。"
+            f"确认违规金额 {fmt_money(m['amount'])} 元，已追回 {fmt_money(m['recovered'])} 元，"
+            f"追回率 {fmt_pct(rate)}，{recovery_level(rate)}；核销 {fmt_money(m['written_off'])} 元，"
+            f"待追回 {fmt_money(m['outstanding'])} 元。"
         )
+    if m["excess"]:
+        findings.append(f"另追回超出涉及金额部分（罚没等）{fmt_money(m['excess'])} 元，单列，不计入追回率。")
     findings.append(f"未结案件 {a['unresolved']} 件，涉及金额 {fmt_money(a['unresolved_amount'])} 元，尚处于风险敞口。")
     orate = a["overdue_rate"]
     if not a["overdue"]:
@@ -338,51 +362,51 @@ def _assessment_blocks(cases, overdue, reopened, rectified, cutoff: dt.date) -> 
         findings.append(
             f"逾期案件 {a['overdue']} 件，占已下达整改期限案件 {a['with_deadline']} 件的 {fmt_pct(orate)}，{level}。"
         )
-    if a["reopened_in_period"] or a["recurrent_cases"]:
-        findings.append(
-            f"本期整改后再次发生（recurrence）{a['reopened_in_period']} 次，"
-            f"累计有 {a['recurrent_cases']} 件案件出现反弹，整改成效有待巩固。"
-        )
+    if a["recurrent_cases"]:
+        findings.append(f"有 {a['recurrent_cases']} 件案件整改后再次发生（recurrence），整改成效有待巩固。")
     else:
         findings.append("未发现整改后再次发生的情况。")
     risky = (rate is not None and rate < Decimal("0.5")) or (orate is not None and orate >= Decimal("0.2"))
-    watch = (
-        a["overdue"] or a["reopened_in_period"] or a["recurrent_cases"] or (rate is not None and rate < Decimal("0.9"))
-    )
+    watch = a["overdue"] or a["recurrent_cases"] or (rate is not None and rate < Decimal("0.9"))
     overall = "基金安全存在较大风险" if risky else "基金安全总体可控，但存在薄弱环节" if watch else "基金安全总体平稳"
     blocks: list[str | Table] = [f"总体评估：{overall}（依据下列指标按规则判定）。"]
     blocks += [f"{i}. {text}" for i, text in enumerate(findings, start=1)]
     blocks.append(
         Table(
-            title=f"评估指标（截至 {cutoff.isoformat()}）",
+            title=f"评估指标（截至 {snapshot.isoformat()}）",
             columns=[Col("指标 indicator"), Col("数值 value")],
             rows=[
-                ["累计确认违规金额（元）amount confirmed", fmt_money(a["confirmed_amount"])],
-                ["累计追回金额（元）recovered", fmt_money(a["recovered"])],
+                ["确认违规金额（元）amount confirmed", fmt_money(m["amount"])],
+                ["已追回金额（元）recovered", fmt_money(m["recovered"])],
                 ["追回率 recovery rate", fmt_pct(rate)],
+                ["核销金额（元）written off", fmt_money(m["written_off"])],
+                ["待追回金额（元）outstanding", fmt_money(m["outstanding"])],
+                ["超出涉及金额的追回（罚没等）（元）excess", fmt_money(m["excess"])],
                 ["未结案件 unresolved", str(a["unresolved"])],
                 ["未结涉及金额（元）amount at risk", fmt_money(a["unresolved_amount"])],
                 ["逾期案件 overdue", str(a["overdue"])],
                 ["逾期率 overdue rate", fmt_pct(orate)],
-                ["本期整改后再次发生 recurrences", str(a["reopened_in_period"])],
+                ["整改后再次发生 recurrent cases", str(a["recurrent_cases"])],
             ],
         )
     )
     return blocks
 
 
-def _problem_blocks(new, overdue, runs) -> list[str | Table]:
-    live = [c for c in new if c["status_at"] != "dismissed"]
-    by_rule = tally(live, lambda c: c["rule"])
-    top_rules = sorted(by_rule, key=lambda r: (-by_rule[r][1], rule_sort_key(r)))[:3]
+def _problem_blocks(cases: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[str | Table]:
+    """五、主要问题和下一步措施: the figures are those of the tables above (by rule, overdue by region)."""
+    table = findings_by_rule(cases)
+    by_rule = {row[0]: row for row in table.rows}
+    top_rules = sorted((r for r in by_rule if by_rule[r][5]), key=lambda r: (-by_rule[r][6], rule_sort_key(r)))[:3]
+    overdue = [c for c in cases if c["overdue"]]
     by_region = Counter(c["region"] for c in overdue)
     top_regions = sorted(by_region, key=lambda r: (-by_region[r], r))[:3]
     problems: list[str] = []
     for place, rule in enumerate(top_rules, start=1):
-        count, amount = by_rule[rule]
+        _, _, count, amount, dismissed, live, live_amount = by_rule[rule]
         problems.append(
-            f"{rule_name(rule)}（{rule}）：本期发现 {count} 件，涉及金额 {fmt_money(amount)} 元，"
-            f"金额居各类疑点第 {place} 位。"
+            f"{rule_name(rule)}（{rule}）：本期疑点 {count} 件、涉及金额 {fmt_money(amount)} 元，"
+            f"其中未排除 {live} 件、{fmt_money(live_amount)} 元，金额居各类疑点第 {place} 位。"
         )
     if top_regions:
         listed = "、".join(f"{r}（{by_region[r]} 件）" for r in top_regions)

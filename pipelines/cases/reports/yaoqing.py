@@ -1,5 +1,11 @@
-"""要情统计 for a half-year: 要情 and 重大要情 by rule and region, and the timeliness of their reporting;
-its 零报告 when none occurred.
+"""要情统计 for a half-year: 要情 and 重大要情 by rule and region, their money, and the timeliness of their
+reporting; its 零报告 when none occurred.
+
+Time base (stated in the report): the day of confirmation (确认违规日期: the verify event's date as the register
+gives it, the analyst's --on; a voided one left out) decides the half a 要情 belongs to; money (追回, 核销,
+超额) by its on_date and reporting timeliness are judged on the snapshot day (`as_of`, default the day the
+report is made). Every figure comes from one read of the register and one of the DuckDB file
+(docs/adr/0019-report-time-base.md).
 """
 
 from __future__ import annotations
@@ -9,11 +15,29 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipelines.cases import register as case_register
-from pipelines.cases.reports.common import SEVERITIES, SEVERITY_COLUMNS, TOTAL, severity_cells, sum_amount
+from pipelines.cases.calendar import due_text
+from pipelines.cases.reports.common import (
+    SEVERITIES,
+    SEVERITY_COLUMNS,
+    TOTAL,
+    money_sentence,
+    money_table,
+    pair_mark,
+    pair_note,
+    severity_cells,
+    sum_amount,
+)
 from pipelines.cases.reports.document import Chart, Col, Document, Section, Table
 from pipelines.cases.reports.output import write_report
-from pipelines.cases.reports.sources import between, cases_at, half_bounds
+from pipelines.cases.reports.sources import (
+    RegisterSnapshot,
+    WarehouseSnapshot,
+    cases_at,
+    entered_between,
+    half_bounds,
+    read_register,
+    read_warehouse,
+)
 from pipelines.present.labels import rule_name, rule_sort_key
 from pipelines.present.money import fmt_money
 
@@ -28,39 +52,55 @@ TIMELINESS = {
 def report_timeliness(case: dict[str, Any], as_of: dt.date) -> str:
     """on_time | late | overdue | pending: reported_on against report_due (5 working days after confirmation)."""
     due, reported = case["report_due"], case["reported_on"]
-    if reported:
+    if reported and reported <= as_of.isoformat():
         return "late" if due and reported > due else "on_time"
     return "overdue" if due and due < as_of.isoformat() else "pending"
 
 
 def yaoqing_statistics(
-    register: Path, year: int, half: int, out_dir: Path, *, today: dt.date, as_of: dt.date | None = None
+    register: Path,
+    db: Path,
+    year: int,
+    half: int,
+    out_dir: Path,
+    *,
+    today: dt.date,
+    memory_limit: str,
+    as_of: dt.date | None = None,
 ) -> list[Path]:
     """要情统计 for a half-year (`要情统计_2025H2`), or its 零报告 when no 要情 occurred.
 
-    A 要情 of the half is a case confirmed (confirmed_on) in it with severity 要情 or 重大要情. Reporting
-    timeliness is judged on `as_of` (default: `today`, the command's day in Asia/Shanghai): unreported
-    past report_due is flagged 逾期未报.
+    A 要情 of the half is a case confirmed (确认违规) in it, with severity 要情 or
+    重大要情. Money and reporting timeliness are judged on `as_of` (default: `today`, the command's day in
+    Asia/Shanghai): unreported past report_due is flagged 逾期未报.
     """
     if half not in (1, 2):
         raise ValueError(f"half must be 1 or 2, got {half!r}")
     first, last = half_bounds(year, half)
     as_of = as_of or today
-    with case_register.reader(register) as con:
-        cases = cases_at(con, max(as_of, last))
-    yaoqing = [c for c in cases if c["severity"] in SEVERITIES and between(c["confirmed_on"], first, last)]
     label = f"{year}年{'上' if half == 1 else '下'}半年"
-    doc = yaoqing_document(label, first, last, as_of, yaoqing)
+    doc = yaoqing_document(
+        label, first, last, as_of, read_register(register), read_warehouse(db, memory_limit=memory_limit)
+    )
     return write_report(doc, out_dir, f"要情统计_{year}H{half}")
 
 
+def yaoqing_of(cases: list[dict[str, Any]], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """The 要情 of a period: confirmed in it (确认违规日期), severity 要情 or 重大要情."""
+    return [c for c in cases if c["severity"] in SEVERITIES and entered_between(c, "confirmed", first, last)]
+
+
 def yaoqing_document(
-    label: str, first: dt.date, last: dt.date, as_of: dt.date, yaoqing: list[dict[str, Any]]
+    label: str, first: dt.date, last: dt.date, as_of: dt.date, register: RegisterSnapshot, warehouse: WarehouseSnapshot
 ) -> Document:
+    cases = cases_at(register, as_of, warehouse.pairs)
+    yaoqing = yaoqing_of(cases, first, last)
     meta = [
         "要情统计 statistics of reportable cases (要情 / 重大要情)",
         f"统计期间 period：{first.isoformat()} 至 {last.isoformat()}（按确认违规日期）",
-        f"报送及时性判定日 as of：{as_of.isoformat()}",
+        f"报送及时性、款项判定日 as of：{as_of.isoformat()}",
+        f"口径 time base：要情按确认违规日期归期；追回、核销按款项日期（on_date），截至 {as_of.isoformat()}；"
+        "专户账实不符配对（仅日期超窗的同一笔款项）金额只计一次。",
     ]
     if not yaoqing:
         zero = Section(
@@ -71,7 +111,7 @@ def yaoqing_document(
                 "No 要情 or 重大要情 occurred in the period: zero report.",
             ],
         )
-        return Document(title=f"社会保险基金要情统计（{label}）——零报告", meta=meta, sections=[zero])
+        return Document(title=f"社会保险基金要情统计（{label}）——零报告", meta=meta, sections=[zero], date=as_of)
 
     counts = Counter(c["severity"] for c in yaoqing)
     s1 = Section(
@@ -79,6 +119,7 @@ def yaoqing_document(
         [
             f"{label}共发生要情 {counts['要情']} 件、重大要情 {counts['重大要情']} 件，合计 {len(yaoqing)} 件，"
             f"涉及金额 {fmt_money(sum_amount(yaoqing))} 元。"
+            + money_sentence(yaoqing, f"截至 {as_of.isoformat()}，上述")
         ],
     )
     rules = sorted({c["rule"] for c in yaoqing}, key=rule_sort_key)
@@ -108,11 +149,18 @@ def yaoqing_document(
             )
         ],
     )
+    s_money = Section(
+        "四、追回及核销（Money）",
+        [
+            money_table(yaoqing, "rule", "规则 rule", "按规则 by rule"),
+            money_table(yaoqing, "region", "统筹区 region", "按统筹区 by region"),
+        ],
+    )
     timeliness = {c["suspect_id"]: report_timeliness(c, as_of) for c in yaoqing}
     tally_t = Counter(timeliness.values())
     flagged = tally_t["late"] + tally_t["overdue"]
     s4 = Section(
-        "四、报送及时性（Reporting timeliness）",
+        "五、报送及时性（Reporting timeliness）",
         [
             "要情应于确认违规后 5 个工作日内报送（report_due）。"
             + "；".join(f"{TIMELINESS[k].split(' ')[0]} {tally_t[k]} 件" for k in TIMELINESS)
@@ -131,13 +179,13 @@ def yaoqing_document(
                 ],
                 rows=[
                     [
-                        c["suspect_id"],
+                        pair_mark(c),
                         rule_name(c["rule"]),
                         c["region"],
                         c["severity"],
-                        c["amount"],
+                        c["own_amount"],
                         c["confirmed_on"],
-                        c["report_due"],
+                        due_text(c["report_due"], c["report_due_provisional"]),
                         c["reported_on"],
                         ("⚠ " if timeliness[c["suspect_id"]] in ("late", "overdue") else "")
                         + TIMELINESS[timeliness[c["suspect_id"]]],
@@ -147,4 +195,7 @@ def yaoqing_document(
             ),
         ],
     )
-    return Document(title=f"社会保险基金要情统计（{label}）", meta=meta, sections=[s1, s2, s3, s4])
+    note = pair_note(yaoqing)
+    if note:
+        s4.blocks.append(note)
+    return Document(title=f"社会保险基金要情统计（{label}）", meta=meta, sections=[s1, s2, s3, s_money, s4], date=as_of)

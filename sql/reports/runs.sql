@@ -1,4 +1,5 @@
--- DuckDB. One row per nightly run whose data date (as_of) lies between $date_from and $date_to.
+-- DuckDB. Every nightly run, its data date (as_of) and counts; a report keeps those of its days.
+-- Grain: one row per run.
 SELECT run_id, as_of, status,
        coalesce(files_seen, 0) AS files_seen,
        coalesce(files_loaded, 0) + coalesce(files_replaced, 0) AS files_loaded,
@@ -7,5 +8,4 @@ SELECT run_id, as_of, status,
        coalesce(rows_quarantined, 0) AS rows_quarantined,
        coalesce(findings, 0) AS findings
 FROM runs
-WHERE as_of BETWEEN $date_from AND $date_to
 ORDER BY as_of, started_at, run_id
