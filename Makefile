@@ -27,7 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 # exit status 1 means "done, with quarantined rows or rejected files" and is
 # reported, not treated as a failure of make; any other non-zero status is.
 run: setup
-	@$(BIN)/fundwatch run --inbox $(INBOX) --db $(DB); status=$$?; \
+	@$(BIN)/fundwatch run --inbox $(INBOX) --db $(DB) --create-folder; status=$$?; \
 	if [ $$status -eq 1 ]; then echo "(exit 1: the sample inbox carries planted bad rows and files, as intended)"; \
 	elif [ $$status -ne 0 ]; then exit $$status; fi
 

@@ -139,6 +139,7 @@ def test_two_runs_started_together_one_runs_the_other_is_refused_and_touches_not
 def test_a_second_run_told_to_wait_runs_after_the_first(province, tmp_path):
     full, day1, reference = province
     db = tmp_path / "var" / "fw.duckdb"
+    db.parent.mkdir()
     a = start(day1, db)
     wait_until(lambda: is_locked(db), what="the first run to hold the lock")
     b = start(full, db, "--wait", "600")

@@ -6,22 +6,27 @@ import argparse
 import datetime as dt
 import subprocess
 import sys
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
 from pipelines.app.commands.runs import EXIT_LOCKED, add_parser, format_duration
 from pipelines.app.commands.runs import run as run_runs_command
 from pipelines.app.settings import Settings
-from pipelines.warehouse.session import connect
+from pipelines.warehouse import runs
+from pipelines.warehouse.session import connect, ensure_schema
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 RUNS = [
     # run_id, as_of, started_at, finished_at, status, ingest, rules, cases, files l/s/r/x, rows, quarantined, findings
     (
         "20261125T220000-aaaaaa",
         dt.date(2026, 11, 25),
-        dt.datetime(2026, 11, 25, 22, 0, 0),
-        dt.datetime(2026, 11, 25, 22, 1, 5),
+        dt.datetime(2026, 11, 25, 22, 0, 0, tzinfo=SHANGHAI),
+        dt.datetime(2026, 11, 25, 22, 1, 5, tzinfo=SHANGHAI),
         "succeeded",
         40.3,
         20.0,
@@ -34,8 +39,8 @@ RUNS = [
     (
         "20261126T220000-bbbbbb",
         dt.date(2026, 11, 26),
-        dt.datetime(2026, 11, 26, 22, 0, 0),
-        dt.datetime(2026, 11, 26, 23, 2, 10),
+        dt.datetime(2026, 11, 26, 22, 0, 0, tzinfo=SHANGHAI),
+        dt.datetime(2026, 11, 26, 23, 2, 10, tzinfo=SHANGHAI),
         "bad_input",
         3725.0,
         5.0,
@@ -48,7 +53,7 @@ RUNS = [
     (
         "20261127T220000-cccccc",
         dt.date(2026, 11, 27),
-        dt.datetime(2026, 11, 27, 22, 0, 0),
+        dt.datetime(2026, 11, 27, 22, 0, 0, tzinfo=SHANGHAI),
         None,
         "failed",
         None,
@@ -66,6 +71,7 @@ RUNS = [
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "fundwatch.duckdb"
     con = connect(path)
+    runs.zone_timestamps(con)  # as every run does first: times with their zone
     for run_id, as_of, started, finished, status, ingest, rules, cases, files, rows, quarantined, findings in RUNS:
         con.execute(
             """
@@ -127,12 +133,13 @@ def test_history_newest_first(db: Path, capsys: pytest.CaptureFixture[str]) -> N
         "20261126T220000-bbbbbb",
         "20261125T220000-aaaaaa",
     ]
-    # run_id, as_of, started (date, time), status (zh, en), total, ingest, rules, cases, files, rows, q, findings
+    # run_id, as_of, started (date, time+offset), status (zh, en), total, ingest, rules, cases, files, rows, q,
+    # findings
     assert rows[0].split() == [
         "20261127T220000-cccccc",
         "2026-11-27",
         "2026-11-27",
-        "22:00:00",
+        "22:00:00+08:00",
         "失败",
         "failed",
         "-",
@@ -236,3 +243,86 @@ def test_why_a_run_failed_is_shown_under_the_table(db: Path, capsys: pytest.Capt
         "失败原因 why runs failed:",
         "  - 20261127T220000-cccccc: OSError: [Errno 28] No space left on device",
     ]
+
+
+def test_times_are_shown_in_the_office_zone_with_their_offset(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same instant, shown for an office in Urumqi (UTC+6): two hours earlier, and says so."""
+    args = _args(db)
+    assert run_runs_command(args, Settings(inbox=db.parent, db=db, timezone="Asia/Urumqi")) == 0
+    rows = capsys.readouterr().out.splitlines()[5:]
+    assert rows[0].split()[2:4] == ["2026-11-27", "20:00:00+06:00"]
+
+
+@pytest.fixture
+def machine_in_utc(monkeypatch: pytest.MonkeyPatch):
+    """The machine's local time zone is UTC (the zone naive times of older files were written in)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def old_file(tmp_path: Path) -> Path:
+    """A file written before runs had zones: naive TIMESTAMP columns, the machine's local time (UTC here)."""
+    path = tmp_path / "old.duckdb"
+    con = connect(path)
+    assert con.execute(
+        "SELECT data_type FROM information_schema.columns WHERE column_name = 'started_at'"
+    ).fetchall() == [("TIMESTAMP",)]
+    con.execute(
+        "INSERT INTO runs (run_id, as_of, started_at, finished_at, status) VALUES "
+        "('20261201T180000-old000', DATE '2026-12-02', TIMESTAMP '2026-12-01 18:00:00', "
+        "TIMESTAMP '2026-12-01 18:01:05', 'succeeded')"
+    )
+    con.close()
+    return path
+
+
+def test_an_old_file_with_naive_times_is_still_read_in_the_office_zone(
+    machine_in_utc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = old_file(tmp_path)
+    assert run_runs(_args(path)) == 0
+    row = capsys.readouterr().out.splitlines()[5]
+    assert row.split()[2:4] == ["2026-12-02", "02:00:00+08:00"] and "1m05s" in row
+
+
+def test_a_run_converts_an_old_file_keeping_every_instant(machine_in_utc, tmp_path: Path) -> None:
+    path = old_file(tmp_path)
+    con = connect(path)
+    try:
+        runs.zone_timestamps(con)
+        runs.zone_timestamps(con)  # once converted, nothing more to do
+        types = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'runs' AND column_name IN ('started_at', 'finished_at') ORDER BY column_name"
+        ).fetchall()
+        started, finished = con.execute("SELECT started_at, finished_at FROM runs").fetchone()
+    finally:
+        con.close()
+    assert types == [("finished_at", "TIMESTAMP WITH TIME ZONE"), ("started_at", "TIMESTAMP WITH TIME ZONE")]
+    assert started == dt.datetime(2026, 12, 2, 2, 0, tzinfo=SHANGHAI)
+    assert finished - started == dt.timedelta(seconds=65)
+
+
+def test_a_run_records_aware_times_only() -> None:
+    con = connect_memory()
+    try:
+        with pytest.raises(ValueError, match="zone"):
+            runs.start_run(con, "r1", dt.date(2026, 12, 2), "inbox", dt.datetime(2026, 12, 2, 10, 0))
+        runs.start_run(con, "r1", dt.date(2026, 12, 2), "inbox", dt.datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI))
+        runs.finish_run(con, "r1", "succeeded", {}, finished_at=dt.datetime(2026, 12, 2, 2, 5, tzinfo=dt.UTC))
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        assert con.execute("SELECT started_at::VARCHAR, finished_at::VARCHAR FROM runs").fetchall() == [
+            ("2026-12-02 10:00:00+08", "2026-12-02 10:05:00+08")
+        ]
+    finally:
+        con.close()
+
+
+def connect_memory() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with the schema of a new file."""
+    con = duckdb.connect()
+    ensure_schema(con)
+    return con

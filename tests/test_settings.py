@@ -78,6 +78,15 @@ def test_today_is_the_date_in_shanghai_whatever_the_machine_says():
     assert s.today(dt.datetime(2026, 12, 31, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 12, 31)
 
 
+def test_now_is_an_aware_time_in_the_office_zone():
+    s = Settings(inbox=Path("."), db=Path("x.duckdb"))
+    at = s.now(dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC))
+    assert at.utcoffset() == dt.timedelta(hours=8) and at.isoformat() == "2026-12-02T10:00:00+08:00"
+    assert s.now().utcoffset() == dt.timedelta(hours=8)  # the machine's own zone plays no part
+    urumqi = s.replace(timezone="Asia/Urumqi").now(dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC))
+    assert urumqi.isoformat() == "2026-12-02T08:00:00+06:00"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [

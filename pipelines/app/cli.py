@@ -2,7 +2,8 @@
 `pipelines.app.commands` listed in `COMMANDS`.
 
 The settings are read from the environment once, here (`Settings.from_env`), and handed to the command.
-Exit statuses: 0 done; 1 done, with bad input (`fundwatch run`: rows quarantined or files rejected);
+Exit statuses: 0 done; 1 done, with bad input first seen in this run (`fundwatch run`: rows it quarantined or
+files it rejected);
 2 usage error (a bad argument or setting); 3 failed (`fundwatch run`: nothing published but the `failed`
 row; `fundwatch runs`: the database is held by a running job); 4 another run holds the database
 (`fundwatch run`: nothing done); 5 the case log is broken (`fundwatch case verify-log`); 6 refused by the

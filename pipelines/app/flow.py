@@ -49,13 +49,13 @@ from schemas.validation import DateWindow
 
 # Exit statuses of `fundwatch run`.
 EXIT_OK = 0
-EXIT_BAD_INPUT = 1  # rows quarantined or files rejected; everything else was done
+EXIT_BAD_INPUT = 1  # rows quarantined or files rejected by this run (not a reject left standing); all else done
 
 
 @dataclass
 class RunOutcome:
     run_id: str
-    status: str  # succeeded | bad_input
+    status: str  # succeeded | bad_input (bad input this run is the first to report: `runs.bad_input`)
     db: Path
     results: list[FileResult]
     withdrawals: list[Withdrawal]
@@ -207,7 +207,7 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
     scratch = publication.work_path(db, "scratch", run_id)
     delivered = discover(inbox)
     with writer(building, memory_limit=memory_limit) as con:
-        runs.start_run(con, run_id, as_of, str(inbox))
+        runs.start_run(con, run_id, as_of, str(inbox), settings.now())
         withdrawals = apply_withdrawals(con, run_id, db, delivered)  # requests of `fundwatch withdraw`
     results: list[FileResult] = []
     try:
@@ -226,12 +226,13 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
         sync_cases(building, settings.register, as_of, run_id, memory_limit)
         crash_drill("cases", settings.crash_at)
         phases.begin("publish")
-        bad = any(r.status == "rejected" or r.rows_quarantined for r in results)
-        status = "bad_input" if bad else "succeeded"
         with writer(building, memory_limit=memory_limit) as con:
+            # Bad input first seen tonight fails the night (exit 1); a rejected file left standing in the inbox
+            # is listed again in the summary, but was reported (and failed a night) when it arrived.
+            status = "bad_input" if runs.bad_input(con, run_id) else "succeeded"
             create_views(con)
             phases.end()
-            runs.finish_run(con, run_id, status, phases.seconds, key, skipped)
+            runs.finish_run(con, run_id, status, phases.seconds, key, skipped, finished_at=settings.now())
         crash_drill("before_publish", settings.crash_at)
         publication.publish(building, db, memory_limit=memory_limit)
     finally:

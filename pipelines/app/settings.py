@@ -11,7 +11,8 @@ Environment variables (all optional):
 * ``FUNDWATCH_DB``     DuckDB file (default: ``var/fundwatch.duckdb`` under the working folder)
 * ``FUNDWATCH_LARGE_PAYMENT_THRESHOLD``  yuan (大额支付审批限额), default the rule's 100,000.00
 * ``FUNDWATCH_DUCKDB_MEMORY_LIMIT``  DuckDB buffer pool limit, default 4GB
-* ``FUNDWATCH_TIMEZONE``  the office's time zone, default Asia/Shanghai: "today" of every command
+* ``FUNDWATCH_TIMEZONE``  the office's time zone, default Asia/Shanghai: "today" of every command, and the
+  zone every recorded time is shown in (`Settings.now()`, e.g. 2026-12-02 10:00:00+08:00)
 * ``FUNDWATCH_PLAUSIBLE_YEARS_BACK`` / ``_AHEAD``  the window a date or period must lie in around the run's
   data date, default 80 years back and 1 ahead (birth dates: up to 130 years back, never ahead)
 * ``FUNDWATCH_FILE_MODE``  permissions of every file fundwatch creates (they hold citizens' IDs): 0600
@@ -102,9 +103,14 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise SettingsError(f"{TIMEZONE}: unknown time zone {self.timezone!r}") from err
 
+    def now(self, now: dt.datetime | None = None) -> dt.datetime:
+        """The time now (or the instant `now`) in the office's time zone, aware (e.g. 10:00:00+08:00): every
+        time a run records (runs.started_at, finished_at) and every time a person reads."""
+        return (now or dt.datetime.now(dt.UTC)).astimezone(self.zone())
+
     def today(self, now: dt.datetime | None = None) -> dt.date:
         """Today in the office's time zone: the default date of every command and of a scheduled run."""
-        return (now or dt.datetime.now(dt.UTC)).astimezone(self.zone()).date()
+        return self.now(now).date()
 
     @property
     def umask(self) -> int:

@@ -4,7 +4,8 @@
 scheduled flow alike: it takes the database's writer lock (one run at a time; ADR 0014), removes what a
 killed run left, runs the nightly flow, records a failure with its first cause, then reads the
 **published** file read-only (analysts may be reading it too) and renders the summary: files and rows
-per dataset, rejected files, findings per rule.
+per dataset, rejected files (those first rejected tonight, then those left standing in the inbox, already
+reported), findings per rule, and whether they were carried forward (沿用) from an earlier run.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) 
     Raises `RunInProgress` (nothing done) when another run holds the lock for longer than `wait` seconds,
     and `RunFailed` (the first cause; the published data unchanged) when the run fails.
     """
-    started_at = dt.datetime.now()
+    started_at = settings.now()  # aware, in the office's time zone: the run id and `runs.started_at`
     run_id = runs.new_run_id(started_at)
     with writer_lock(settings.db, wait=wait, run_id=run_id):
         publication.remove_leftovers(settings.db)
@@ -132,12 +133,7 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
         "",
         table(columns, [*body, cells(totals, "合计 total")]),
     ]
-    rejected = con.execute(
-        "SELECT file, reason FROM ingested_files WHERE run_id = ? AND status = 'rejected' ORDER BY file", [run_id]
-    ).fetchall()
-    if rejected:
-        out += ["", f"拒收文件 rejected files ({len(rejected)}):"]
-        out += [f"  - {file}: {reason}" for file, reason in rejected]
+    out += rejected_summary(runs.rejected_files(con, run_id))
     withdrawals = con.execute(
         "SELECT file, outcome, coalesce(note, reason), rows_removed FROM withdrawals WHERE run_id = ? ORDER BY file",
         [run_id],
@@ -170,6 +166,57 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
     return out
 
 
+def rejected_summary(rejected: list[runs.RejectedFile]) -> Lines:
+    """The files rejected tonight for the first time (they make the exit status 1), then the rejected files
+    left standing in the inbox since an earlier run reported them (listed every night until removed or
+    corrected, without failing the night again)."""
+    out: Lines = []
+    new = [f for f in rejected if not f.standing]
+    standing = [f for f in rejected if f.standing]
+    if new:
+        out += ["", f"拒收文件 rejected files ({len(new)}):"]
+        out += [f"  - {f.file}: {f.reason}" for f in new]
+    if standing:
+        out += [
+            "",
+            f"仍在收件目录的拒收文件（已报告）rejected files still in the inbox, already reported ({len(standing)}):",
+        ]
+        first = "首次拒收 first rejected: 运行 run {}, 数据日期 as of {}"
+        out += [f"  - {f.file}: {f.reason} ({first.format(f.first_run_id, f.first_as_of)})" for f in standing]
+        out += ["  请更正文件或移出收件目录 correct the file or move it out of the inbox (it no longer fails the run)"]
+    return out
+
+
+def carried_summary(carried: runs.CarriedForward | None) -> Lines:
+    """沿用: the run's findings are those an earlier run detected, and why (nothing detection reads changed)."""
+    if carried is None:
+        return []
+    source = (
+        f"运行 run {carried.from_run_id} (数据日期 as of {carried.from_as_of})"
+        if carried.from_run_id
+        else "上次运行 the last run"
+    )
+    per_rule = [f"{rule_label(r.code)} {carried.per_rule[r.code]:,}" for r in RULES if carried.per_rule.get(r.code)]
+    datasets = [f"{BY_NAME[d].zh} {d}" if d in BY_NAME else d for d in carried.datasets]
+    return [
+        f"沿用 carried forward: 本次未重新计算，{carried.findings:,} 条疑点沿用自{source} — "
+        f"{carried.findings:,} findings carried forward, not recomputed",
+        "  原因 why: 规则输入未变 detection inputs unchanged (在用文件、数据日期、大额限额、规则代码均相同 "
+        "same files in force, as-of date, large-payment threshold and rule code)",
+        *_listed("规则 rules", per_rule, "、"),
+        *_listed("数据集 datasets (在用文件均未变 no file in force changed)", datasets, ", "),
+        "",
+    ]
+
+
+def _listed(title: str, items: list[str], sep: str, per_line: int = 4) -> list[str]:
+    """'  title: a、b、c、d' then the rest `per_line` to a line, indented under the first."""
+    if not items:
+        return [f"  {title}: 无 none"]
+    lines = [sep.join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return [f"  {title}: {lines[0]}", *(f"    {line}" for line in lines[1:])]
+
+
 def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
     """Findings of the run per rule, in registry order: count, new, amount at risk."""
     found = {r[0]: r for r in con.execute(read_sql("runs/findings_summary.sql"), {"run_id": run_id}).fetchall()}
@@ -187,4 +234,5 @@ def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
         Column("新增 new", numeric=True),
         Column("涉及金额（元） amount at risk (yuan)", numeric=True),
     ]
-    return ["疑点线索 findings of this run (表 table `suspects`):", "", table(columns, cells)]
+    carried = carried_summary(runs.carried_forward(con, run_id))
+    return [*carried, "疑点线索 findings of this run (表 table `suspects`):", "", table(columns, cells)]

@@ -1,6 +1,9 @@
 """`fundwatch run`: one nightly run (ingest, validate, detect, update the cases, publish), then its summary.
 
-Exit status: 0 done; 1 done with bad input (quarantined rows or rejected files, all named); 2 usage error;
+Exit status: 0 done; 1 done with bad input first seen in this run (rows it quarantined, files it rejected; a
+rejected file left standing in the inbox is named in every summary but fails only the night it arrived); 2 usage
+error (e.g. `--as-of 2025-13-01`: the value, the form YYYY-MM-DD and what is wrong are said; a `--db` whose
+folder does not exist, unless `--create-folder`);
 3 failed (the first cause on stderr and, when it could be written, in `runs.error`; the published data
 unchanged); 4 another run holds the database (nothing done).
 """
@@ -8,11 +11,11 @@ unchanged); 4 another run holds the database (nothing done).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 from pipelines.app import console, progress
+from pipelines.app.arguments import date_arg
 from pipelines.app.settings import Settings
 
 NAME = "run"
@@ -27,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--db", type=Path, default=settings.db, help=f"DuckDB file (default {settings.db})")
     p.add_argument(
         "--as-of",
-        type=dt.date.fromisoformat,
+        type=date_arg,
         default=settings.today(),
         help=f"data date, YYYY-MM-DD (default today in {settings.timezone})",
     )
@@ -44,6 +47,11 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
         metavar="SECONDS",
         help="if another run holds the database, wait this long for it (default: refuse at once, exit 4)",
     )
+    p.add_argument(
+        "--create-folder",
+        action="store_true",
+        help="create the --db file's folder if it does not exist (default: refuse, so a mistyped path is an error)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -54,6 +62,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.inbox.is_dir():
         console.error(f"fundwatch: 收件目录不存在 inbox folder not found: {args.inbox}")
         return EXIT_USAGE
+    folder = args.db.parent
+    if not folder.is_dir():
+        if not args.create_folder:
+            console.error(
+                f"fundwatch run: 数据库所在目录不存在 the folder of --db does not exist: {folder.resolve()} "
+                "(check the path, or give --create-folder to create it)"
+            )
+            return EXIT_USAGE
+        folder.mkdir(parents=True)
     settings = settings.replace(inbox=args.inbox, db=args.db, large_payment_threshold=args.large_payment_threshold)
     try:
         with progress.using(progress.for_terminal()):

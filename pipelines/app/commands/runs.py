@@ -1,15 +1,16 @@
 """`fundwatch runs`: the run history an operator reads (运行记录), newest first.
 
-One line per nightly run: when, with what outcome, how long each phase took, what it did with the
-inbox and how many findings it left. It reads the DuckDB file read-only and never waits for a lock:
-if a job holds the file for writing, it says so and exits with status 3.
+One line per nightly run: when (in the office's time zone with its UTC offset, 2026-12-02 02:00:00+08:00;
+a run recorded before times carried their zone is read as the machine's local time), with what outcome, how
+long each phase took, what it did with the inbox and how many findings it left. It reads the DuckDB file
+read-only and never waits for a lock: if a job holds the file for writing, it says so and exits with status 3.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -60,15 +61,15 @@ def format_duration(seconds: float | None) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-def run_cells(r: dict[str, object]) -> list[str]:
-    """The table cells of one run, as the operator reads them."""
+def run_cells(r: dict[str, object], zone: ZoneInfo) -> list[str]:
+    """The table cells of one run, as the operator reads them; times in `zone` (the office's)."""
     started, finished = r["started_at"], r["finished_at"]
     total = (finished - started).total_seconds() if finished and started else None
     files = "/".join(str(r.get(k) or 0) for k in ("files_loaded", "files_skipped", "files_replaced", "files_rejected"))
     return [
         str(r["run_id"]),
         str(r["as_of"]),
-        started.strftime("%Y-%m-%d %H:%M:%S") if isinstance(started, dt.datetime) else str(started),
+        runs.shown_time(started, zone),
         status_label(RUN_STATUSES, str(r["status"])),
         format_duration(total),
         format_duration(r.get("ingest_seconds")),
@@ -101,12 +102,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not history:
         console.write([f"尚无运行记录 no runs yet in {db}"])
         return 0
+    zone = settings.zone()
     failures = [f"  - {r['run_id']}: {r['error']}" for r in history if r.get("error")]
     console.write(
         [
             f"fundwatch 运行记录 run history  {db}  最近 newest {len(history)} / 共 {total} runs",
             "",
-            console.table(COLUMNS, [run_cells(r) for r in history]),
+            console.table(COLUMNS, [run_cells(r, zone) for r in history]),
             *(["", "失败原因 why runs failed:", *failures] if failures else []),
         ]
     )
