@@ -219,12 +219,15 @@ def _listed(title: str, items: list[str], sep: str, per_line: int = 4) -> list[s
 
 def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
     """Findings of the run per rule, in registry order: count, new, amount at risk."""
-    found = {r[0]: r for r in con.execute(read_sql("runs/findings_summary.sql"), {"run_id": run_id}).fetchall()}
+    pairs = read_sql("reports/ledger_bank_pairs.sql").rstrip().removesuffix("ORDER BY l.pair_key")
+    sql = read_sql("runs/findings_summary.sql").replace("/*ledger_bank_pairs*/", pairs)
+    found = {r[0]: r for r in con.execute(sql, {"run_id": run_id}).fetchall()}
     cells = []
-    total_n = total_new = 0
+    total_n = total_new = paired = 0
     total_amount = Decimal("0")
     for rule in RULES:
-        _, _, n, new, amount = found.get(rule.code, (rule.code, rule.name_zh, 0, 0, Decimal("0")))
+        _, _, n, new, amount, twice = found.get(rule.code, (rule.code, rule.name_zh, 0, 0, Decimal("0"), 0))
+        paired += twice
         total_n, total_new, total_amount = total_n + n, total_new + new, total_amount + amount
         cells.append([rule_label(rule.code), f"{n:,}", f"{new:,}", fmt_money(amount)])
     cells.append(["合计 total", f"{total_n:,}", f"{total_new:,}", fmt_money(total_amount)])
@@ -235,4 +238,12 @@ def findings_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
         Column("涉及金额（元） amount at risk (yuan)", numeric=True),
     ]
     carried = carried_summary(runs.carried_forward(con, run_id))
-    return [*carried, "疑点线索 findings of this run (表 table `suspects`):", "", table(columns, cells)]
+    note = (
+        [
+            f"※ 账实核对中 {paired} 对疑似同一笔（超窗配对）的账、银两条疑点只计一次金额 "
+            f"{paired} near-miss ledger/bank pair(s): two findings each, the amount counted once"
+        ]
+        if paired
+        else []
+    )
+    return [*carried, "疑点线索 findings of this run (表 table `suspects`):", "", table(columns, cells), *note]
