@@ -486,6 +486,26 @@ def _money_row(
     )
 
 
+@contextlib.contextmanager
+def _step(
+    con: sqlite3.Connection,
+    suspect_id: str,
+    action: str,
+    by: str | Actor,
+    on: dt.date,
+    today: dt.date | None,
+    *after: str,
+) -> Iterator[tuple[Actor, sqlite3.Row]]:
+    """One analyst step in one write transaction: who acts, the case in a state the action starts from, the role
+    allowed to take it, the date acceptable (not in the future, not before the finding nor the `after` steps)."""
+    with write_transaction(con):
+        who = _as_actor(con, by)
+        case = _transition(con, suspect_id, action)
+        _may(who, action, case)
+        _check_on(case, on, today, *after)
+        yield who, case
+
+
 def assign(
     con: sqlite3.Connection,
     suspect_id: str,
@@ -498,11 +518,7 @@ def assign(
     reason: str | None = None,
 ) -> Deadline:
     """Hand a case to a verifier of its pooling region (下查一级); due 30 working days on (chief only)."""
-    with write_transaction(con):
-        who = _as_actor(con, by)
-        case = _transition(con, suspect_id, "assign")
-        _may(who, "assign", case)
-        _check_on(case, on, today)
+    with _step(con, suspect_id, "assign", by, on, today) as (who, case):
         region = region_code or case["region_code"]
         verifier = staff_register.get_active(con, assignee, "核查人 assignee")
         if verifier.role not in ("verifier", "chief"):
@@ -542,11 +558,7 @@ def verify(
     reason: str | None = None,
 ) -> str:
     """Verification confirms the violation (确认违规): 要情 or 重大要情, to be reported in 5 working days."""
-    with write_transaction(con):
-        who = _as_actor(con, by)
-        case = _transition(con, suspect_id, "verify")
-        _may(who, "verify", case)
-        _check_on(case, on, today, "assigned_on")
+    with _step(con, suspect_id, "verify", by, on, today, "assigned_on") as (who, case):
         severity = classify(Decimal(case["amount_at_risk"]))
         due = report_due(on)
         changes = {
@@ -572,12 +584,8 @@ def dismiss(
     """Verification found no violation (排除); a reason is required."""
     if not reason or not reason.strip():
         raise CaseError("排除须说明理由 a dismissal needs a reason")
-    with write_transaction(con):
-        who = _as_actor(con, by)
-        case = _transition(con, suspect_id, "dismiss")
-        _may(who, "dismiss", case)
-        on = on or today or dt.date.today()
-        _check_on(case, on, today)
+    on = on or today or dt.date.today()
+    with _step(con, suspect_id, "dismiss", by, on, today) as (who, case):
         changes = {"status": "dismissed", "dismissed_reason": reason}
         _record(con, case, who, "dismiss", changes, reason, {"on": on.isoformat()})
 
@@ -597,11 +605,7 @@ def rectify(
     then 已整改. More than is outstanding needs `excess_reason` (罚没 penalties …): the excess is recorded apart,
     never as recovery. Returns the new status."""
     amount = _amount(recovered, "追回金额 the amount recovered")
-    with write_transaction(con):
-        who = _as_actor(con, by)
-        case = _transition(con, suspect_id, "rectify")
-        _may(who, "rectify", case)
-        _check_on(case, on, today, "assigned_on", "confirmed_on")
+    with _step(con, suspect_id, "rectify", by, on, today, "assigned_on", "confirmed_on") as (who, case):
         rest = outstanding(case)
         toward, excess = min(amount, rest), max(amount - rest, ZERO)
         if excess and not (excess_reason and excess_reason.strip()):
@@ -639,11 +643,7 @@ def write_off(
     closes the case as 已整改. Returns the amount written off."""
     if not reason or not reason.strip():
         raise CaseError("核销须说明理由 a write-off needs a reason")
-    with write_transaction(con):
-        who = _as_actor(con, by)
-        case = _transition(con, suspect_id, "write_off")
-        _may(who, "write_off", case)
-        _check_on(case, on, today, "assigned_on", "confirmed_on")
+    with _step(con, suspect_id, "write_off", by, on, today, "assigned_on", "confirmed_on") as (who, case):
         rest = outstanding(case)
         value = rest if amount is None else _amount(amount, "核销金额 the amount written off")
         if value > rest:
