@@ -56,9 +56,6 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.app.summary import RunFailed, describe, run_and_summarise  # imports Prefect: only for a run
-    from pipelines.warehouse.lock import RunInProgress
-
     if not args.inbox.is_dir():
         console.error(f"fundwatch: 收件目录不存在 inbox folder not found: {args.inbox}")
         return EXIT_USAGE
@@ -71,6 +68,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_USAGE
         folder.mkdir(parents=True)
+    from pipelines.app.summary import RunFailed, describe, run_and_summarise  # imports Prefect: only for a run
+    from pipelines.warehouse.lock import RunInProgress
+
     settings = settings.replace(inbox=args.inbox, db=args.db, large_payment_threshold=args.large_payment_threshold)
     try:
         with progress.using(progress.for_terminal()):
