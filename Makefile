@@ -11,8 +11,9 @@ SAMPLE_SEED    ?= 20251
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps run test test-fast lint format sample clean bench bench-quick profile serve
+.PHONY: setup system-deps run test test-fast lint format sample clean bench bench-quick profile serve web
 PORT ?= 4200
+WEB_PORT ?= 8000
 
 setup: $(STAMP)
 
@@ -35,6 +36,11 @@ run: setup
 # UI: http://127.0.0.1:$(PORT)   server database and log: var/prefect/ (prefect.db, server.log)
 serve: setup
 	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT)
+
+# The analysts' workbench in the browser, on the loopback: http://127.0.0.1:$(WEB_PORT) (docs/workbench.md).
+# Staff log in with a password an admin set: fundwatch staff passwd STAFF_ID --db $(DB)
+web: setup
+	$(BIN)/fundwatch web --db $(DB) --port $(WEB_PORT)
 
 # What the print test (tests/cases/test_print.py) needs from the system: LibreOffice to print the workbooks,
 # a CJK font to print their Chinese, poppler's pdftotext/pdffonts to read the PDFs back. Installed when missing

@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 GENESIS = "0" * 64  # the prev_hash of the first event (also in sql/cases/002_case_log.sql)
@@ -44,8 +44,15 @@ def event_hash(prev_hash: str | None, fields: Mapping[str, object] | sqlite3.Row
     """sha256 (hex) of the canonical text of one event: a JSON array of the format name, prev_hash and the
     fields of `HASHED_FIELDS` in that order (each text or null), compact, UTF-8. The event_id is not in it:
     an event's place is fixed by prev_hash, so a moved event shows as reordered rather than edited."""
+    return chain_hash(FORMAT, prev_hash, [fields[name] for name in HASHED_FIELDS])
+
+
+def chain_hash(format_name: str, prev_hash: str | None, values: Sequence[object]) -> str:
+    """sha256 (hex) of the canonical text of one record of a hash-chained log: a JSON array of the format
+    name, prev_hash and the values (each text or null), compact, UTF-8. The case log (`event_hash`) and the
+    web workbench's audit trail (`pipelines.web.trail`) chain their records with it."""
     canonical = json.dumps(
-        [FORMAT, prev_hash, *(_text(fields[name]) for name in HASHED_FIELDS)],
+        [format_name, prev_hash, *(_text(value) for value in values)],
         ensure_ascii=False,
         separators=(",", ":"),
     )

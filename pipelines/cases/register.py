@@ -841,9 +841,13 @@ def record_access(
 # ---- reading ---------------------------------------------------------------------------------
 
 
-def cases_frame(con: sqlite3.Connection, as_of: dt.date) -> pl.DataFrame:
-    """All cases, with the derived `overdue` (逾期) and `report_overdue` flags as of a day."""
-    frame = query_frame(con, "SELECT * FROM cases ORDER BY suspect_id")
+def cases_frame(con: sqlite3.Connection, as_of: dt.date, suspect_id: str | None = None) -> pl.DataFrame:
+    """All cases (or the one `suspect_id`), with the derived `overdue` (逾期) and `report_overdue` flags as of a
+    day."""
+    if suspect_id is None:
+        frame = query_frame(con, "SELECT * FROM cases ORDER BY suspect_id")
+    else:
+        frame = query_frame(con, "SELECT * FROM cases WHERE suspect_id = ?", [suspect_id])
     day = as_of.isoformat()
     return frame.with_columns(
         pl.col("firing", "recurrences", "due_provisional", "report_due_provisional").cast(pl.Int64),

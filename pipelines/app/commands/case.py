@@ -12,7 +12,7 @@ staff member's role, the case's state does not allow it, a date or amount it can
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +21,7 @@ from pipelines.app import console
 from pipelines.app.arguments import date_arg
 from pipelines.app.console import Column
 from pipelines.app.settings import Settings
-from pipelines.cases import audit, files
+from pipelines.cases import audit, casework, files
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.cases.calendar import CalendarError
@@ -55,35 +55,14 @@ HISTORY_COLUMNS = [
     Column("状态变化 from -> to"),
     Column("理由 reason"),
 ]
-ACTION_ZH = {
-    "found": "发现",
-    "assign": "交办",
-    "verify": "确认违规",
-    "dismiss": "排除",
-    "rectify": "追回",
-    "write_off": "核销",
-    "report": "报告要情",
-    "report_again": "续报",
-    "reopen": "重新打开",
-    "reopened": "整改后再次发现",
-    "correct": "更正",
-    "stopped_firing": "未再发现",
-    "fired_again": "再次发现",
-    "deadline_recomputed": "期限重算",
-}
 
 
 def _money(text: str) -> Decimal:
     """An amount in yuan as typed (separators allowed): finite, at most two decimals; else a usage error."""
     try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation as err:
-        raise argparse.ArgumentTypeError(f"不是金额 not an amount: {text!r}") from err
-    if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"不是金额 not an amount: {text!r}")
-    if value != value.quantize(Decimal("0.01")):
-        raise argparse.ArgumentTypeError(f"金额只能精确到分 an amount is exact to the fen (two decimals): {text!r}")
-    return value
+        return casework.parse_money(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _region(text: str) -> str:
@@ -180,35 +159,21 @@ def _reveal(con, args: argparse.Namespace, me: staff_register.Staff, action: str
     return wanted
 
 
-def _shown_status(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.struct("status", "overdue")
-        .map_elements(lambda c: case_status_label(c["status"], bool(c["overdue"])), return_dtype=pl.String)
-        .alias("status")
-    )
-
-
-def _due(value: str | None, provisional: object) -> str | None:
-    return None if value is None else f"{value}（暂定 provisional）" if provisional else value
+_shown_status = casework.shown_status
+_due = casework.due_label
 
 
 def cmd_list(con, args: argparse.Namespace, me: staff_register.Staff) -> int:
-    frame = reg.cases_frame(con, args.as_of)
-    if args.rule:
-        frame = frame.filter(pl.col("rule") == args.rule)
-    if args.region:
-        frame = frame.filter(pl.coalesce("assigned_region", "region_code") == args.region)
-    if args.person:
-        frame = frame.filter((pl.col("person_id") == args.person) | (pl.col("subject_id") == args.person))
-    if args.status == "overdue":
-        frame = frame.filter(pl.col("overdue"))
-    elif args.status:
-        frame = frame.filter(pl.col("status") == args.status)
-    amount = pl.col("amount_at_risk").cast(pl.Decimal(18, 2))
-    if args.min_amount is not None:
-        frame = frame.filter(amount >= args.min_amount)
-    if args.max_amount is not None:
-        frame = frame.filter(amount <= args.max_amount)
+    wanted = casework.CaseFilter(
+        rule=args.rule,
+        region=args.region,
+        person=args.person,
+        status=args.status,
+        min_amount=args.min_amount,
+        max_amount=args.max_amount,
+    )
+    frame = casework.filter_cases(reg.cases_frame(con, args.as_of), wanted)
+    amount = casework.amount_column()
     total = frame.height
     target = "list " + " ".join(f"--{k} {v}" for k, v in (("rule", args.rule), ("region", args.region)) if v)
     revealed = _reveal(con, args, me, "list_unmasked", target.strip() or "list")
@@ -245,44 +210,9 @@ def _person_head(args: argparse.Namespace, revealed: bool) -> list[str]:
     return [f"人员 person {shown} {who.get('name') or ''}", f"统筹区 regions: {regions}", f"数据 in: {datasets or '-'}"]
 
 
-def _money_lines(case: dict) -> list[str]:
-    at_risk = Decimal(case["amount_at_risk"])
-    lines = [f"涉及金额 amount at risk: {fmt_money(at_risk)}"]
-    recovered = Decimal(case["recovered_amount"] or 0)
-    written_off = Decimal(case["written_off_amount"] or 0)
-    if case["severity"]:
-        lines.append(
-            f"已追回 recovered: {fmt_money(recovered)} / {fmt_money(at_risk)}"
-            f"；核销 written off: {fmt_money(written_off)}；待追回 outstanding: {fmt_money(reg.outstanding(case))}"
-        )
-    if case["excess_amount"]:
-        lines.append(f"超出涉及金额的追回（罚没等）excess: {fmt_money(Decimal(case['excess_amount']))}")
-    return lines
-
-
-FACTS = (
-    ("suspect_id", "疑点编号 suspect_id"),
-    ("rule", "规则 rule"),
-    ("status", "状态 status"),
-    ("subject_id", "对象 subject"),
-    ("person_id", "公民身份号码 person"),
-    ("region_code", "统筹区 region"),
-    ("period_from", "所属期起 from"),
-    ("period_to", "所属期止 to"),
-    ("first_seen", "首次发现 first seen"),
-    ("last_seen", "最近发现 last seen"),
-    ("assignee", "核查人 assignee"),
-    ("assigned_on", "交办日期 assigned"),
-    ("due_date", "整改期限 due"),
-    ("confirmed_on", "确认日期 confirmed"),
-    ("severity", "要情级别 severity"),
-    ("report_due", "报告期限 report due"),
-    ("reported_on", "首次报告 reported"),
-    ("last_reported_on", "最近报告 last reported"),
-    ("dismissed_reason", "排除理由 dismissed because"),
-    ("rectified_on", "整改完成 rectified"),
-    ("summary", "疑点说明 summary"),
-)
+_money_lines = casework.money_lines
+FACTS = casework.FACTS
+ACTION_ZH = casework.ACTION_ZH
 
 
 def cmd_show(con, args: argparse.Namespace, me: staff_register.Staff) -> int:

@@ -1,0 +1,408 @@
+"""The workbench's routes: login, the case queue, a case with its actions, the overview, the audit trail, staff.
+
+Every route but the login page (and the stylesheet) requires a session (`_session`); a role check is a dependency
+of the route (`_roles`), never a hidden button; a verifier asking for a case they may not see gets 404. Every POST
+carries the session's CSRF token (`_csrf`). The register is opened per request (read-only to read, `reg.writer` to
+act) and the published DuckDB file read-only per request, so a nightly run is never blocked and its swap is seen.
+Every action, login, logout and refusal is appended to the hash-chained `web_audit` (`pipelines.web.trail`).
+The log line of a request names the method, the path (masked), the status, the time and the staff id: no query
+string, no form, no citizen ID.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.templating import Jinja2Templates
+
+from pipelines.cases import casework
+from pipelines.cases import register as reg
+from pipelines.cases import staff as staff_register
+from pipelines.present.masking import mask_text
+from pipelines.rules import BY_CODE
+from pipelines.web import accounts, casepages, trail
+from pipelines.web.config import WebConfig
+from pipelines.web.sessions import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Forbidden,
+    LoginRequired,
+    NotFound,
+    Session,
+    Signer,
+    same_token,
+)
+
+HERE = Path(__file__).resolve().parent
+LOG = logging.getLogger("fundwatch.web")
+CASE_ROLES = ("chief", "verifier", "auditor")
+WORK_ROLES = ("chief", "verifier")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(config: WebConfig) -> FastAPI:
+    """The application over one register and one published file. The register must exist (a nightly run creates
+    it); its workbench tables are created here if missing."""
+    with reg.writer(config.register, create=False):
+        pass
+    signer = Signer(config)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    templates = Jinja2Templates(env=env)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def remote(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def record(request: Request, actor: str, action: str, target: str | None, outcome: str, detail=None, ref=None):
+        with reg.writer(config.register, create=False) as con:
+            trail.append(
+                con,
+                at=config.now().isoformat(timespec="seconds"),
+                actor=actor,
+                remote=remote(request),
+                action=action,
+                target=target,
+                outcome=outcome,
+                detail=detail,
+                session_ref=ref,
+            )
+
+    # ---- the request around every route ----------------------------------------------------------------
+
+    @app.middleware("http")
+    async def around(request: Request, call_next: Callable) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        session: Session | None = getattr(request.state, "session", None)
+        if session is not None:
+            response.set_cookie(
+                SESSION_COOKIE,
+                signer.dumps(session),
+                httponly=True,
+                samesite="strict",
+                secure=config.secure_cookies,
+                path="/",
+            )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        who = session.staff_id if session is not None else "-"
+        elapsed = (time.perf_counter() - started) * 1000
+        LOG.info("%s %s %s %.0fms %s", request.method, mask_text(request.url.path), response.status_code, elapsed, who)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, err: LoginRequired) -> Response:
+        if err.actor:
+            record(request, err.actor, "session_end", None, "ended", err.why, err.session_ref)
+        request.state.session = None
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, err: Forbidden) -> Response:
+        return page(request, "error.html", {"title": "权限不足 forbidden", "message": str(err)}, 403)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, err: NotFound) -> Response:
+        return page(request, "error.html", {"title": "未找到 not found", "message": str(err)}, 404)
+
+    # ---- dependencies ---------------------------------------------------------------------------------------
+
+    def _session(request: Request) -> Session:
+        session = signer.loads(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise LoginRequired()
+        with reg.reader(config.register) as con:
+            signer.check(con, session)
+        request.state.session = session
+        return session
+
+    def _roles(*roles: str) -> Callable[..., Session]:
+        def dependency(request: Request, session: Annotated[Session, Depends(_session)]) -> Session:
+            member = session.member
+            assert member is not None
+            if member.role not in roles:
+                path, ref = request.url.path, session.ref
+                record(request, member.staff_id, "refused", path, "refused", f"role {member.role}", ref)
+                allowed = "、".join(f"{staff_register.ROLE_ZH[r]} {r}" for r in roles)
+                raise Forbidden(f"{member.label}: 此页面仅限 only for {allowed}")
+            return session
+
+        return dependency
+
+    async def _csrf(request: Request, session: Annotated[Session, Depends(_session)]) -> dict[str, str]:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if not same_token(session.csrf, form.get("csrf")):
+            why = "CSRF token missing or wrong"
+            record(request, session.staff_id, "csrf", request.url.path, "refused", why, session.ref)
+            raise Forbidden("表单已失效，请刷新页面后重试 the form's token is missing or wrong: reload the page")
+        return form
+
+    SessionDep = Annotated[Session, Depends(_session)]
+    FormDep = Annotated[dict, Depends(_csrf)]
+    CaseReader = Annotated[Session, Depends(_roles(*CASE_ROLES))]
+    CaseWorker = Annotated[Session, Depends(_roles(*WORK_ROLES))]
+    Overseer = Annotated[Session, Depends(_roles("chief", "auditor"))]
+    Admin = Annotated[Session, Depends(_roles("admin"))]
+
+    def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        session: Session | None = getattr(request.state, "session", None)
+        base = {
+            "me": session.member if session else None,
+            "csrf": session.csrf if session else None,
+            "flash": session.pop_flash() if session else None,
+            "role_zh": staff_register.ROLE_ZH,
+            "today": config.today().isoformat(),
+        }
+        return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+    # ---- login and logout ---------------------------------------------------------------------------------
+
+    def login_page(request: Request, message: str | None, status: int) -> Response:
+        token, cookie = signer.login_token()
+        response = page(request, "login.html", {"login_csrf": token, "message": message}, status)
+        response.set_cookie(LOGIN_COOKIE, cookie, httponly=True, samesite="strict", secure=config.secure_cookies)
+        return response
+
+    @app.get("/login")
+    def login_form(request: Request) -> Response:
+        return login_page(request, None, 200)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        staff_id, password = (form.get("staff_id") or "").strip(), form.get("password") or ""
+        if not same_token(signer.login_token_of(request.cookies.get(LOGIN_COOKIE)), form.get("csrf")):
+            record(request, "-", "login", staff_id, "refused", "CSRF token missing or wrong")
+            return login_page(request, "表单已失效，请重试 the form expired: try again", 403)
+        now = config.now()
+        with reg.reader(config.register) as con:
+            known = staff_register.find(con, staff_id) if staff_id else None
+            until = accounts.locked_until(con, staff_id, now, config.lockout_failures, config.lockout_minutes)
+            checked = None if until else accounts.verify(con, staff_id, password)
+        actor = known.staff_id if known else "-"
+        if until is not None:
+            record(request, actor, "login", staff_id, "locked", f"locked until {until.isoformat(timespec='seconds')}")
+            shown = until.strftime("%H:%M")
+            message = f"连续登录失败，账号锁定至 {shown} too many failed logins: locked until {shown}"
+            return login_page(request, message, 429)
+        if checked is None:
+            record(request, actor, "login", staff_id, "failed", "wrong staff id or password")
+            return login_page(request, "工号或密码错误 wrong staff id or password", 401)
+        member, stored = checked
+        session = signer.new_session(member.staff_id, stored.password_id)
+        session.member = member
+        request.state.session = session
+        record(request, member.staff_id, "login", member.staff_id, "ok", None, session.ref)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(LOGIN_COOKIE)
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request, session: SessionDep, form: FormDep) -> Response:
+        record(request, session.staff_id, "logout", session.staff_id, "ok", None, session.ref)
+        request.state.session = None
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/")
+    def home(session: SessionDep) -> Response:
+        assert session.member is not None
+        return RedirectResponse("/staff" if session.member.role == "admin" else "/queue", status_code=303)
+
+    # ---- the queue ------------------------------------------------------------------------------------------
+
+    def queue_page(request: Request, session: Session, params: dict[str, str], person: str | None) -> Response:
+        assert session.member is not None
+        errors = []
+
+        def money(name: str) -> Decimal | None:
+            text = (params.get(name) or "").strip()
+            if not text:
+                return None
+            try:
+                return casework.parse_money(text)
+            except ValueError as err:
+                errors.append(str(err))
+                return None
+
+        rule = params.get("rule") or None
+        status = params.get("status") or None
+        region = (params.get("region") or "").strip() or None
+        due_before = (params.get("due_before") or "").strip() or None
+        wanted = casework.CaseFilter(
+            rule=rule if rule in BY_CODE else None,
+            region=region,
+            person=(person or "").strip() or None,
+            status=status if status in casepages.CASE_STATUS_ZH else None,
+            min_amount=money("min"),
+            max_amount=money("max"),
+            due_before=due_before,
+        )
+        sort = params.get("sort") if params.get("sort") in casepages.SORTS else "amount"
+        descending = params.get("dir", "desc") != "asc"
+        try:
+            number = int(params.get("page") or 1)
+        except ValueError:
+            number = 1
+        with reg.reader(config.register) as con:
+            result = casepages.queue(con, session.member, wanted, config.today(), sort, descending, number)
+        kept = {k: v for k, v in params.items() if k in ("rule", "status", "region", "min", "max", "due_before") and v}
+        context = {
+            "result": result,
+            "filters": {**kept, "sort": sort, "dir": "desc" if descending else "asc"},
+            "person_filter": bool(wanted.person),
+            "person": wanted.person or "",
+            "rules": [(code, rule.name_zh) for code, rule in BY_CODE.items()],
+            "statuses": casepages.status_choices(),
+            "sorts": casepages.SORTS,
+            "errors": errors,
+        }
+        return page(request, "queue.html", context)
+
+    @app.get("/queue")
+    def queue_get(request: Request, session: CaseReader) -> Response:
+        # A person's ID never travels in a URL: the person filter is a POST (below).
+        return queue_page(request, session, dict(request.query_params), None)
+
+    @app.post("/queue")
+    def queue_post(request: Request, session: CaseReader, form: FormDep) -> Response:
+        return queue_page(request, session, form, form.get("person"))
+
+    # ---- a case ---------------------------------------------------------------------------------------------
+
+    def case_page(
+        request: Request, session: Session, suspect_id: str, reveal: bool = False, message=None, status=200
+    ) -> Response:
+        member = session.member
+        assert member is not None
+        today = config.today()
+        with reg.reader(config.register) as con:
+            case = casepages.visible_case(con, member, suspect_id, today)
+            if not case:
+                raise NotFound(f"没有这个案件，或不在您的统筹区 no such case in your regions: {mask_text(suspect_id)}")
+            actions = casepages.allowed_actions(con, member, case)
+            context = {
+                "case": case,
+                "facts": casepages.facts(case, reveal),
+                "money": casework.money_lines(case),
+                "events": casepages.timeline(con, suspect_id, reveal),
+                "actions": actions,
+                "action_zh": casepages.ACTION_FORM_ZH,
+                "assignees": casepages.assignees(con, case) if "assign" in actions else [],
+                "latest_step": reg.latest_step(con, suspect_id) if "correct" in actions else None,
+            }
+        found = casepages.evidence_of(config.db, config.memory_limit, suspect_id, reveal)
+        context.update(
+            evidence=found.view,
+            evidence_unavailable=found.unavailable,
+            header_parts=casepages.header_parts,
+            reveal=reveal,
+            message=message,
+            may_reveal=member.role in CASE_ROLES,
+        )
+        return page(request, "case.html", context, status)
+
+    @app.get("/case/{suspect_id}")
+    def case_get(request: Request, suspect_id: str, session: CaseReader) -> Response:
+        return case_page(request, session, suspect_id)
+
+    @app.post("/case/{suspect_id}/reveal")
+    def case_reveal(
+        request: Request,
+        suspect_id: str,
+        session: CaseReader,
+        form: FormDep,
+    ) -> Response:
+        member = session.member
+        assert member is not None
+        reason = (form.get("reason") or "").strip()
+        with reg.reader(config.register) as con:
+            if not casepages.visible_case(con, member, suspect_id, config.today()):
+                raise NotFound(f"没有这个案件，或不在您的统筹区 no such case in your regions: {mask_text(suspect_id)}")
+        try:
+            with reg.writer(config.register, create=False) as con:
+                reg.record_access(con, member, "web_show_unmasked", suspect_id, reason, f"web:{remote(request)}")
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "reveal", suspect_id, "refused", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=str(err), status=400)
+        record(request, member.staff_id, "reveal", suspect_id, "ok", reason, session.ref)
+        return case_page(request, session, suspect_id, reveal=True)
+
+    @app.post("/case/{suspect_id}/act/{action}")
+    def case_act(
+        request: Request,
+        suspect_id: str,
+        action: str,
+        session: CaseWorker,
+        form: FormDep,
+    ) -> Response:
+        member = session.member
+        assert member is not None
+        if action not in casepages.ACTIONS:
+            raise NotFound(f"未知操作 unknown action: {mask_text(action)}")
+        with reg.reader(config.register) as con:
+            if not casepages.visible_case(con, member, suspect_id, config.today()):
+                record(request, member.staff_id, action, suspect_id, "refused", "not visible", session.ref)
+                raise NotFound(f"没有这个案件，或不在您的统筹区 no such case in your regions: {mask_text(suspect_id)}")
+        try:
+            with reg.writer(config.register, create=False) as con:
+                message = casepages.act(con, action, suspect_id, member.staff_id, form, config.today())
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, action, suspect_id, "refused", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"拒绝 refused: {err}", status=403)
+        except (reg.CaseError, staff_register.StaffError, casepages.FormError) as err:
+            record(request, member.staff_id, action, suspect_id, "error", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"未能办理 not done: {err}", status=400)
+        record(request, member.staff_id, action, suspect_id, "ok", form.get("reason") or None, session.ref)
+        session.flash = message
+        return RedirectResponse(f"/case/{suspect_id}", status_code=303)
+
+    # ---- overview, audit, staff -----------------------------------------------------------------------------
+
+    @app.get("/overview")
+    def overview(request: Request, session: CaseReader) -> Response:
+        assert session.member is not None
+        with reg.reader(config.register) as con:
+            data = casepages.overview(con, session.member, config.today())
+        return page(request, "overview.html", data)
+
+    @app.get("/audit")
+    def audit_trail(request: Request, session: Overseer) -> Response:
+        with reg.reader(config.register) as con:
+            check = trail.verify_trail(con)
+            rows = con.execute(
+                "SELECT audit_id, at, actor, remote, action, target, outcome, detail FROM web_audit"
+                " ORDER BY audit_id DESC LIMIT 200"
+            ).fetchall()
+            access = con.execute(
+                "SELECT access_id, at, actor, os_user, action, target, reason FROM access_log"
+                " ORDER BY access_id DESC LIMIT 200"
+            ).fetchall()
+        return page(request, "audit.html", {"check": check, "rows": rows, "access": access})
+
+    @app.get("/staff")
+    def staff_list(request: Request, session: Admin) -> Response:
+        with reg.reader(config.register) as con:
+            members = staff_register.everyone(con)
+            passwords = {m.staff_id: accounts.current(con, m.staff_id) for m in members}
+        return page(request, "staff.html", {"members": members, "passwords": passwords})
+
+    return app

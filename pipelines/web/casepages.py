@@ -1,0 +1,347 @@
+"""What the queue, case and overview pages show, read from the register and the published database; and the
+case actions a form may ask for, each calling the register function the command line calls.
+
+Nothing here renders HTML (the templates do, escaping everything) and nothing is unmasked unless `reveal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.cases import casework, evidence
+from pipelines.cases import register as reg
+from pipelines.cases import staff as staff_register
+from pipelines.present.labels import CASE_STATUS_ZH, case_status_label, rule_label, rule_sort_key
+from pipelines.present.masking import mask_id, mask_text, shown_subject
+from pipelines.present.money import fmt_money
+from pipelines.warehouse.session import WarehouseBusy, reader
+from schemas.divisions import region_label
+
+PAGE_SIZE = 50
+SORTS = {
+    "amount": "涉及金额 amount",
+    "due": "整改期限 due",
+    "first_seen": "首次发现 first seen",
+    "suspect_id": "疑点编号 id",
+}
+ACTIONS = ("assign", "verify", "dismiss", "rectify", "write_off", "report", "reopen", "correct")
+ACTION_FORM_ZH = {
+    "assign": "交办核查 assign",
+    "verify": "确认违规 verify",
+    "dismiss": "排除 dismiss",
+    "rectify": "登记追回 recover",
+    "write_off": "核销 write off",
+    "report": "报告要情/续报 report",
+    "reopen": "重新打开 reopen",
+    "correct": "更正最近一步 correct the latest step",
+}
+
+
+class FormError(ValueError):
+    """A form field that cannot be used (a date, an amount): said on the page."""
+
+
+# ---- the queue ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[dict[str, object]]
+    total: int
+    page: int
+    pages: int
+
+
+def queue(
+    con: sqlite3.Connection,
+    member: staff_register.Staff,
+    wanted: casework.CaseFilter,
+    today: dt.date,
+    sort: str,
+    descending: bool,
+    page: int,
+) -> QueuePage:
+    frame = casework.filter_cases(casework.visible_to(reg.cases_frame(con, today), member), wanted)
+    key = {
+        "amount": casework.amount_column(),
+        "due": pl.col("due_date"),
+        "first_seen": pl.col("first_seen"),
+        "suspect_id": pl.col("suspect_id"),
+    }[sort if sort in SORTS else "amount"]
+    frame = frame.sort([key, pl.col("suspect_id")], descending=[descending, False], nulls_last=True)
+    total = frame.height
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = []
+    for case in frame.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).iter_rows(named=True):
+        rows.append(
+            {
+                "suspect_id": case["suspect_id"],
+                "rule": rule_label(case["rule"]),
+                "region": region_label(case["assigned_region"] or case["region_code"]),
+                "subject": shown_subject(case),
+                "amount": fmt_money(Decimal(case["amount_at_risk"])),
+                "outstanding": fmt_money(reg.outstanding(case)) if case["severity"] else "",
+                "status": case_status_label(case["status"], bool(case["overdue"])),
+                "overdue": bool(case["overdue"]),
+                "assignee": case["assignee"] or "",
+                "due": casework.due_label(case["due_date"], case["due_provisional"]) or "",
+            }
+        )
+    return QueuePage(rows, total, page, pages)
+
+
+def status_choices() -> list[tuple[str, str]]:
+    return [(code, f"{zh} {code}") for code, zh in CASE_STATUS_ZH.items()]
+
+
+# ---- one case ----------------------------------------------------------------------------------------------
+
+
+def visible_case(con: sqlite3.Connection, member: staff_register.Staff, suspect_id: str, today: dt.date) -> dict:
+    """The case as `reg.cases_frame` has it, if the staff member may see it; else None."""
+    frame = reg.cases_frame(con, today, suspect_id)
+    if frame.is_empty():
+        return {}
+    case = frame.row(0, named=True)
+    return case if casework.may_see(member, case) else {}
+
+
+def allowed_actions(con: sqlite3.Connection, member: staff_register.Staff, case: Mapping[str, object]) -> list[str]:
+    """The actions whose forms the page shows: what the register would accept from this role in this state (the
+    register decides again when the form is sent)."""
+    if member.role not in ("chief", "verifier"):
+        return []
+    chief = member.role == "chief"
+    mine = case["assignee"] == member.staff_id
+    status = str(case["status"])
+    out = []
+    for action, (starts, _) in reg.TRANSITIONS.items():
+        if status in starts and (chief or (action in reg.WORK and mine)):
+            out.append(action)
+    confirmed = case["severity"] is not None and status not in ("open", "under_verification", "dismissed")
+    if confirmed and (chief or mine):
+        out.append("report")
+    if chief and status in reg.CLOSED:
+        out.append("reopen")
+    if chief and reg.latest_step(con, str(case["suspect_id"])) is not None:
+        out.append("correct")
+    return [a for a in ACTIONS if a in out]
+
+
+def assignees(con: sqlite3.Connection, case: Mapping[str, object]) -> list[staff_register.Staff]:
+    region = case["assigned_region"] or case["region_code"]
+    return [
+        m
+        for m in staff_register.everyone(con)
+        if m.active and m.role in ("verifier", "chief") and m.covers(region)  # type: ignore[arg-type]
+    ]
+
+
+def facts(case: Mapping[str, object], reveal: bool) -> list[tuple[str, str]]:
+    shown = dict(case)
+    shown["status"] = case_status_label(str(case["status"]), bool(case["overdue"]))
+    shown["rule"] = rule_label(str(case["rule"]))
+    shown["region_code"] = region_label(case["region_code"])  # type: ignore[arg-type]
+    shown["due_date"] = casework.due_label(case["due_date"], case["due_provisional"])  # type: ignore[arg-type]
+    shown["report_due"] = casework.due_label(case["report_due"], case["report_due_provisional"])  # type: ignore[arg-type]
+    if not reveal:
+        shown["subject_id"] = shown_subject(case)
+        shown["person_id"] = mask_id(str(case["person_id"])) if case["person_id"] else None
+        shown["summary"] = mask_text(str(case["summary"])) if case["summary"] else None
+        shown["dismissed_reason"] = mask_text(str(case["dismissed_reason"])) if case["dismissed_reason"] else None
+    return [(label, str(shown[key])) for key, label in casework.FACTS if shown.get(key) not in (None, "")]
+
+
+def timeline(con: sqlite3.Connection, suspect_id: str, reveal: bool) -> list[dict[str, object]]:
+    voided = reg.voided_events(con, suspect_id)
+    return [
+        {
+            "event_id": e["event_id"],
+            "at": e["at"],
+            "actor": e["actor"],
+            "action": f"{casework.ACTION_ZH.get(e['action'], e['action'])} {e['action']}",
+            "change": f"{e['from_status'] or '-'} → {e['to_status'] or '-'}",
+            "reason": (e["reason"] if reveal else mask_text(e["reason"])) if e["reason"] else "",
+            "voided": e["event_id"] in voided,
+        }
+        for e in reg.events(con, suspect_id)
+    ]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    view: evidence.EvidenceView | None
+    unavailable: str | None
+
+
+def evidence_of(db: Path, memory_limit: str, suspect_id: str, reveal: bool) -> Evidence:
+    """The proving rows from the published file, opened read-only for this request only."""
+    if not db.is_file():
+        return Evidence(None, "证据不可用：没有数据库 evidence unavailable: no published database")
+    try:
+        with reader(db, memory_limit=memory_limit) as duck:
+            return Evidence(evidence.evidence_view(duck, suspect_id, reveal=reveal), None)
+    except WarehouseBusy:
+        return Evidence(None, "证据暂不可用：数据库正被占用 evidence unavailable: the database is busy")
+    except (duckdb.Error, evidence.EvidenceNotFound, FileNotFoundError) as err:
+        return Evidence(None, f"证据不可用 evidence unavailable: {mask_text(' '.join(str(err).split()))[:200]}")
+
+
+def header_parts(header: str) -> tuple[str, str]:
+    zh, _, en = header.partition("\n")
+    return zh, en
+
+
+# ---- acting ------------------------------------------------------------------------------------------------
+
+
+def _date(form: Mapping[str, str], today: dt.date) -> dt.date:
+    text = (form.get("on") or "").strip()
+    if not text:
+        return today
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise FormError(f"日期格式应为 a date is YYYY-MM-DD: {text!r}") from err
+
+
+def _money(text: str | None, what: str, required: bool) -> Decimal | None:
+    if not text or not text.strip():
+        if required:
+            raise FormError(f"请填写{what}")
+        return None
+    try:
+        return casework.parse_money(text)
+    except ValueError as err:
+        raise FormError(str(err)) from err
+
+
+def act(con: sqlite3.Connection, action: str, suspect_id: str, by: str, form: Mapping[str, str], today: dt.date) -> str:
+    """Do one case action through the register (the same functions `fundwatch case` calls); the message to show.
+    The register's refusals (CaseError, StaffError/NotAllowed) and FormError are the caller's to show."""
+    on = _date(form, today)
+    reason = (form.get("reason") or "").strip() or None
+    if action == "assign":
+        due = reg.assign(
+            con,
+            suspect_id,
+            assignee=(form.get("assignee") or "").strip(),
+            by=by,
+            on=on,
+            today=today,
+            region_code=(form.get("region") or "").strip() or None,
+            reason=reason,
+        )
+        shown_due = casework.due_label(due.date.isoformat(), due.provisional)
+        return f"已交办 assigned to {form.get('assignee')}; 整改期限 due {shown_due}"
+    if action == "verify":
+        severity = reg.verify(con, suspect_id, by=by, on=on, today=today, reason=reason)
+        return f"确认违规 confirmed, {severity}; 须5个工作日内报告 report within 5 working days"
+    if action == "dismiss":
+        reg.dismiss(con, suspect_id, by=by, on=on, today=today, reason=reason or "")
+        return "已排除 dismissed"
+    if action == "rectify":
+        recovered = _money(form.get("recovered"), "追回金额 the amount recovered", True)
+        assert recovered is not None
+        status = reg.rectify(
+            con,
+            suspect_id,
+            by=by,
+            on=on,
+            today=today,
+            recovered=recovered,
+            reason=reason,
+            excess_reason=(form.get("excess_reason") or "").strip() or None,
+        )
+        rest = reg.outstanding(reg.get_case(con, suspect_id))
+        shown = case_status_label(status)
+        return f"追回 recovered {fmt_money(recovered)}; {shown}; 待追回 outstanding {fmt_money(rest)}"
+    if action == "write_off":
+        amount = _money(form.get("amount"), "核销金额", False)
+        value = reg.write_off(con, suspect_id, by=by, on=on, today=today, reason=reason or "", amount=amount)
+        status = reg.get_case(con, suspect_id)["status"]
+        return f"核销 written off {fmt_money(value)}; {case_status_label(status)}"
+    if action == "report":
+        done = reg.mark_reported(con, suspect_id, by=by, on=on, today=today)
+        return f"{'已报告 reported' if done == 'report' else '已续报 reported again'} on {on}"
+    if action == "reopen":
+        status = reg.reopen(con, suspect_id, by=by, on=on, today=today, reason=reason or "")
+        return f"已重新打开 reopened, {case_status_label(status)}"
+    if action == "correct":
+        try:
+            event_id = int(form.get("event") or "")
+        except ValueError as err:
+            raise FormError("请指明要更正的记录 name the event to void") from err
+        changes = reg.correct(con, suspect_id, by=by, event_id=event_id, reason=reason or "", today=today)
+        shown = ", ".join(f"{k}={v}" for k, v in changes.items()) or "无字段变化 no field changed"
+        return f"已更正 event {event_id} voided; {shown}"
+    raise FormError(f"未知操作 unknown action: {action}")
+
+
+# ---- the overview ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    count: int
+    amount: str
+    width: int  # of BAR_WIDTH, by amount
+
+
+BAR_WIDTH = 400
+
+
+def _bars(frame: pl.DataFrame, by: str, label, order) -> list[Bar]:
+    if frame.is_empty():
+        return []
+    grouped = (
+        frame.group_by(by).agg(pl.len().alias("count"), casework.amount_column().sum().alias("amount")).rows(named=True)
+    )
+    top = max((Decimal(g["amount"] or 0) for g in grouped), default=Decimal(0))
+    bars = []
+    for g in sorted(grouped, key=lambda g: order(g[by] or "")):
+        amount = Decimal(g["amount"] or 0)
+        width = int(amount * BAR_WIDTH / top) if top > 0 else 0
+        bars.append(Bar(label(g[by]), int(g["count"]), fmt_money(amount), max(width, 1 if amount else 0)))
+    return bars
+
+
+def overview(con: sqlite3.Connection, member: staff_register.Staff, today: dt.date) -> dict[str, object]:
+    """Counts and amounts of the cases a staff member sees: by rule and region (SVG bars), open, overdue, due this
+    week, recovered and written off."""
+    frame = casework.visible_to(reg.cases_frame(con, today), member)
+    open_ = frame.filter(~pl.col("status").is_in(reg.CLOSED))
+    week = (today + dt.timedelta(days=7)).isoformat()
+    money = con.execute(
+        "SELECT kind, amount FROM case_money WHERE suspect_id IN (SELECT value FROM json_each(?))",
+        [json.dumps(frame["suspect_id"].to_list())],
+    ).fetchall()
+    sums = {"recovered": Decimal(0), "written_off": Decimal(0), "excess": Decimal(0)}
+    for kind, amount in money:
+        sums[kind] += Decimal(amount)
+    return {
+        "total": frame.height,
+        "open": open_.height,
+        "overdue": frame.filter(pl.col("overdue")).height,
+        "due_this_week": open_.filter(
+            pl.col("due_date").is_not_null() & (pl.col("due_date") >= today.isoformat()) & (pl.col("due_date") <= week)
+        ).height,
+        "recovered": fmt_money(sums["recovered"]),
+        "written_off": fmt_money(sums["written_off"]),
+        "by_rule": _bars(frame, "rule", rule_label, rule_sort_key),
+        "by_region": _bars(
+            frame.with_columns(pl.coalesce("assigned_region", "region_code").alias("r")), "r", region_label, lambda r: r
+        ),
+        "bar_width": BAR_WIDTH,
+    }
