@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,7 +28,7 @@ from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_text
 from pipelines.rules import BY_CODE
-from pipelines.web import accounts, casepages, trail
+from pipelines.web import accounts, casepages, personpages, qualitypages, trail
 from pipelines.web.config import WebConfig
 from pipelines.web.sessions import (
     LOGIN_COOKIE,
@@ -374,6 +375,47 @@ def create_app(config: WebConfig) -> FastAPI:
         record(request, member.staff_id, action, suspect_id, "ok", form.get("reason") or None, session.ref)
         session.flash = message
         return RedirectResponse(f"/case/{suspect_id}", status_code=303)
+
+    # ---- a person's picture (POST only: the citizen ID never travels in a URL) ---------------------------
+
+    @app.get("/person")
+    def person_form(request: Request, session: CaseReader) -> Response:
+        return page(request, "person.html", {"found": None})
+
+    @app.post("/person")
+    def person_page(request: Request, session: CaseReader, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        today = config.today()
+        via_case = (form.get("case") or "").strip()
+        with reg.reader(config.register) as con:
+            if via_case:
+                person_id, target = personpages.person_of_case(con, member, via_case, today), via_case
+            else:
+                person_id = personpages.normalised_id(form.get("person"))
+                target = personpages.shown_id(person_id) if person_id else "-"
+            found = personpages.findings_of(con, member, person_id, today) if person_id else None
+        read = personpages.read_picture(config.db, config.memory_limit, person_id, today) if person_id else None
+        known = found is not None and (found.any_at_all or bool(read and read.picture and not read.picture.empty))
+        if found is None or not known or (member.role == "verifier" and not found.rows):
+            outcome = "refused" if known else "not_found"
+            record(request, member.staff_id, "person", target, outcome, None, session.ref)
+            raise NotFound("没有此人，或其案件不在您的统筹区 no such person, or none of their cases is in your regions")
+        record(request, member.staff_id, "person", target, "ok", None, session.ref)
+        context = {
+            "found": found,
+            "picture": read.picture if read else None,
+            "unavailable": read.unavailable if read else None,
+            "masked_id": personpages.shown_id(person_id),
+        }
+        return page(request, "person.html", context)
+
+    # ---- data quality ----------------------------------------------------------------------------------------
+
+    @app.get("/quality")
+    def quality_page(request: Request, session: Overseer) -> Response:
+        read = qualitypages.read_quality(config.db, config.memory_limit, ZoneInfo(config.timezone))
+        return page(request, "quality.html", {"q": read.quality, "unavailable": read.unavailable})
 
     # ---- overview, audit, staff -----------------------------------------------------------------------------
 
