@@ -273,3 +273,29 @@ def test_the_checklist_is_set_up_to_print(cases, tmp_path):
     order = read_sheet(out)["疑点编号 suspect_id"].to_list()
     long_row, short_row = 3 + order.index("S-G"), 3 + order.index("S-C")
     assert heights[long_row] >= 8 * 16 > heights[short_row]
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example/x","点此核实")', "+1+1", "-2+3", "@SUM(A1:A2)", '=cmd|" /C calc"!A0')
+
+
+@pytest.mark.parametrize("hostile", FORMULAS)
+def test_formula_like_values_are_written_as_text_never_as_formulas(tmp_path, hostile):
+    """A value from an extract that looks like a formula (a summary, a subject) stays text in the checklist and
+    in a report workbook: no cell of either becomes a formula that runs when an official opens it."""
+    from pipelines.cases.reports.document import Col, Document, Section, Table
+    from pipelines.cases.reports.output import write_report
+
+    frame = cases_frame(
+        case("S-X", "open", "10.00", rule="RECON_CONTRIB", subject=hostile, person=None, summary=hostile)
+    )
+    checklist = export_checklist(frame, REGION, tmp_path / "checklist.xlsx", generated_on=dt.date(2026, 3, 9))
+    table = Table(columns=[Col("对象 subject"), Col("说明 summary")], rows=[[hostile, hostile]], title="疑点")
+    doc = Document(title="测试报告", meta=[], sections=[Section("一、疑点", [table])])
+    report = next(p for p in write_report(doc, tmp_path / "reports", "测试报告") if p.suffix == ".xlsx")
+    for book in (checklist, report):
+        with zipfile.ZipFile(book) as z:
+            sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+            formulas = [f for n in sheets for f in re.findall(r"<f>(.*?)</f>", z.read(n).decode())]
+            strings = z.read("xl/sharedStrings.xml").decode()
+        assert not [f for f in formulas if "HYPERLINK" in f or "cmd" in f or "SUM" in f or f in ("1+1", "2+3")], book
+        assert hostile.replace("&", "&amp;").replace('"', "&quot;") in strings or hostile in strings, book
