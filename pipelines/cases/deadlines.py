@@ -55,20 +55,7 @@ def recompute_provisional(con: sqlite3.Connection, actor: str) -> int:
                 notes.append(f"{name} {calendar.due_text(old_date, old_flag)} → {new.text}")
             if not updates:
                 continue
-            con.execute(
-                f"UPDATE cases SET {', '.join(f'{column} = ?' for column in updates)} WHERE suspect_id = ?",
-                [*updates.values(), case["suspect_id"]],
-            )
             reason = "；".join(notes) + "（节假日安排更新后重算 recomputed on the holiday arrangement now known）"
-            reg._event(
-                con,
-                case["suspect_id"],
-                actor,
-                RECOMPUTED,
-                case["status"],
-                case["status"],
-                reason=reason,
-                details={"set": updates, **details},
-            )
+            reg._record(con, case, actor, RECOMPUTED, updates, reason, details)
             changed += 1
     return changed
