@@ -28,7 +28,7 @@ from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_text
 from pipelines.rules import BY_CODE
-from pipelines.web import accounts, casepages, personpages, qualitypages, trail
+from pipelines.web import accounts, casepages, overviewpages, personpages, qualitypages, trail
 from pipelines.web.config import WebConfig
 from pipelines.web.sessions import (
     LOGIN_COOKIE,
@@ -423,7 +423,7 @@ def create_app(config: WebConfig) -> FastAPI:
     def overview(request: Request, session: CaseReader) -> Response:
         assert session.member is not None
         with reg.reader(config.register) as con:
-            data = casepages.overview(con, session.member, config.today())
+            data = overviewpages.overview(con, session.member, config.today())
         return page(request, "overview.html", data)
 
     @app.get("/audit")

@@ -7,7 +7,6 @@ Nothing here renders HTML (the templates do, escaping everything) and nothing is
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import polars as pl
 from pipelines.cases import casework, evidence
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
-from pipelines.present.labels import CASE_STATUS_ZH, case_status_label, rule_label, rule_sort_key
+from pipelines.present.labels import CASE_STATUS_ZH, case_status_label, rule_label
 from pipelines.present.masking import mask_id, mask_text, shown_subject
 from pipelines.present.money import fmt_money
 from pipelines.warehouse.session import WarehouseBusy, reader
@@ -286,62 +285,3 @@ def act(con: sqlite3.Connection, action: str, suspect_id: str, by: str, form: Ma
         shown = ", ".join(f"{k}={v}" for k, v in changes.items()) or "无字段变化 no field changed"
         return f"已更正 event {event_id} voided; {shown}"
     raise FormError(f"未知操作 unknown action: {action}")
-
-
-# ---- the overview ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    count: int
-    amount: str
-    width: int  # of BAR_WIDTH, by amount
-
-
-BAR_WIDTH = 400
-
-
-def _bars(frame: pl.DataFrame, by: str, label, order) -> list[Bar]:
-    if frame.is_empty():
-        return []
-    grouped = (
-        frame.group_by(by).agg(pl.len().alias("count"), casework.amount_column().sum().alias("amount")).rows(named=True)
-    )
-    top = max((Decimal(g["amount"] or 0) for g in grouped), default=Decimal(0))
-    bars = []
-    for g in sorted(grouped, key=lambda g: order(g[by] or "")):
-        amount = Decimal(g["amount"] or 0)
-        width = int(amount * BAR_WIDTH / top) if top > 0 else 0
-        bars.append(Bar(label(g[by]), int(g["count"]), fmt_money(amount), max(width, 1 if amount else 0)))
-    return bars
-
-
-def overview(con: sqlite3.Connection, member: staff_register.Staff, today: dt.date) -> dict[str, object]:
-    """Counts and amounts of the cases a staff member sees: by rule and region (SVG bars), open, overdue, due this
-    week, recovered and written off."""
-    frame = casework.visible_to(reg.cases_frame(con, today), member)
-    open_ = frame.filter(~pl.col("status").is_in(reg.CLOSED))
-    week = (today + dt.timedelta(days=7)).isoformat()
-    money = con.execute(
-        "SELECT kind, amount FROM case_money WHERE suspect_id IN (SELECT value FROM json_each(?))",
-        [json.dumps(frame["suspect_id"].to_list())],
-    ).fetchall()
-    sums = {"recovered": Decimal(0), "written_off": Decimal(0), "excess": Decimal(0)}
-    for kind, amount in money:
-        sums[kind] += Decimal(amount)
-    return {
-        "total": frame.height,
-        "open": open_.height,
-        "overdue": frame.filter(pl.col("overdue")).height,
-        "due_this_week": open_.filter(
-            pl.col("due_date").is_not_null() & (pl.col("due_date") >= today.isoformat()) & (pl.col("due_date") <= week)
-        ).height,
-        "recovered": fmt_money(sums["recovered"]),
-        "written_off": fmt_money(sums["written_off"]),
-        "by_rule": _bars(frame, "rule", rule_label, rule_sort_key),
-        "by_region": _bars(
-            frame.with_columns(pl.coalesce("assigned_region", "region_code").alias("r")), "r", region_label, lambda r: r
-        ),
-        "bar_width": BAR_WIDTH,
-    }
