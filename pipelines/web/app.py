@@ -28,7 +28,8 @@ from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_text
 from pipelines.rules import BY_CODE
-from pipelines.web import accounts, casepages, overviewpages, personpages, qualitypages, trail
+from pipelines.warehouse.session import WarehouseBusy
+from pipelines.web import accounts, casepages, overviewpages, personpages, qualitypages, reportpages, trail
 from pipelines.web.config import WebConfig
 from pipelines.web.sessions import (
     LOGIN_COOKIE,
@@ -416,6 +417,52 @@ def create_app(config: WebConfig) -> FastAPI:
     def quality_page(request: Request, session: Overseer) -> Response:
         read = qualitypages.read_quality(config.db, config.memory_limit, ZoneInfo(config.timezone))
         return page(request, "quality.html", {"q": read.quality, "unavailable": read.unavailable})
+
+    # ---- reports ---------------------------------------------------------------------------------------------
+
+    def reports_page(request: Request, values: dict[str, str], message: str | None, status: int) -> Response:
+        context = {
+            "reports": reportpages.REPORTS.values(),
+            "formats": reportpages.FORMATS,
+            "values": values,
+            "message": message,
+        }
+        return page(request, "reports.html", context, status)
+
+    @app.get("/reports")
+    def reports_form(request: Request, session: Overseer) -> Response:
+        return reports_page(request, reportpages.defaults(config.today()), None, 200)
+
+    @app.post("/reports/{kind}")
+    def report_made(request: Request, kind: str, session: Overseer, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        fmt = form.get("format") or ""
+        if kind not in reportpages.REPORTS or fmt not in reportpages.FORMATS:
+            raise NotFound(f"没有这种报告 no such report: {mask_text(kind)[:40]} {mask_text(fmt)[:10]}")
+        try:
+            doc, stem = reportpages.build(
+                kind,
+                form,
+                register=config.register,
+                db=config.db,
+                today=config.today(),
+                memory_limit=config.memory_limit,
+            )
+        except reportpages.ReportFormError as err:
+            record(request, member.staff_id, "report", kind, "error", str(err), session.ref)
+            values = {**reportpages.defaults(config.today()), **{k: v[:20] for k, v in form.items() if k != "csrf"}}
+            return reports_page(request, values, f"未能生成 not made: {err}", 400)
+        except WarehouseBusy:
+            record(request, member.staff_id, "report", kind, "error", "database busy", session.ref)
+            busy = "数据库正被占用，请稍后重试 the database is busy: try again shortly"
+            return reports_page(request, reportpages.defaults(config.today()), busy, 503)
+        record(request, member.staff_id, "report", f"{kind}:{stem}", "ok", fmt, session.ref)
+        if fmt == "print":
+            context = {"doc": doc, "sections": reportpages.print_blocks(doc), "printed": config.today().isoformat()}
+            return page(request, "report_print.html", context)
+        body, media, name = reportpages.rendered(doc, stem, fmt)
+        return Response(body, media_type=media, headers={"Content-Disposition": reportpages.attachment(name)})
 
     # ---- overview, audit, staff -----------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ ROUTES = [
     ("GET", "/overview"),
     ("GET", "/audit"),
     ("GET", "/staff"),
+    ("GET", "/reports"),
+    ("POST", "/reports/monthly"),
+    ("GET", "/quality"),
+    ("GET", "/person"),
+    ("POST", "/person"),
     ("GET", "/case/{sid}"),
     ("POST", "/case/{sid}/reveal"),
     ("POST", "/case/{sid}/act/assign"),
@@ -59,11 +64,12 @@ def test_every_page_but_the_login_requires_a_session(world, method, path):
 
 
 # role -> route -> expected status (the case is DECEASED_PAID of region 330100; V01 works 330100)
+PAGES = ("/queue", "/overview", "/audit", "/staff", "/reports", "/quality", "/person")
 MATRIX = {
-    "chief": {"/queue": 200, "/overview": 200, "/audit": 200, "/staff": 403, "case": 200, "reveal": 200, "act": 303},
-    "verifier": {"/queue": 200, "/overview": 200, "/audit": 403, "/staff": 403, "case": 200, "reveal": 200, "act": 403},
-    "auditor": {"/queue": 200, "/overview": 200, "/audit": 200, "/staff": 403, "case": 200, "reveal": 200, "act": 403},
-    "admin": {"/queue": 403, "/overview": 403, "/audit": 403, "/staff": 200, "case": 403, "reveal": 403, "act": 403},
+    "chief": dict(zip(PAGES, (200, 200, 200, 403, 200, 200, 200), strict=True), case=200, reveal=200, act=303),
+    "verifier": dict(zip(PAGES, (200, 200, 403, 403, 403, 403, 200), strict=True), case=200, reveal=200, act=403),
+    "auditor": dict(zip(PAGES, (200, 200, 200, 403, 200, 200, 200), strict=True), case=200, reveal=200, act=403),
+    "admin": dict(zip(PAGES, (403, 403, 403, 200, 403, 403, 403), strict=True), case=403, reveal=403, act=403),
 }
 
 
@@ -74,7 +80,7 @@ def test_every_route_for_every_role(world, role):
     expected = MATRIX[role]
     home = client.get("/")
     assert home.status_code == 303 and home.headers["location"] == ("/staff" if role == "admin" else "/queue")
-    for path in ("/queue", "/overview", "/audit", "/staff"):
+    for path in PAGES:
         assert client.get(path).status_code == expected[path], (role, path)
     assert client.get(f"/case/{sid}").status_code == expected["case"]
     token = csrf(client.get("/staff" if role == "admin" else "/queue").text)

@@ -30,8 +30,14 @@ from pipelines.present.money import ZERO, fmt_money
 
 def circulation(register: Path, db: Path, as_of: dt.date, out_dir: Path, *, memory_limit: str) -> list[Path]:
     """定期通报 as of a day: regions ranked by unresolved cases, overdue cases and amount recovered."""
+    doc, stem = circulation_built(register, db, as_of, memory_limit=memory_limit)
+    return write_report(doc, out_dir, stem)
+
+
+def circulation_built(register: Path, db: Path, as_of: dt.date, *, memory_limit: str) -> tuple[Document, str]:
+    """The circulation as a document and its file stem, written nowhere (the workbench serves it)."""
     doc = circulation_document(as_of, read_register(register), read_warehouse(db, memory_limit=memory_limit))
-    return write_report(doc, out_dir, f"通报_{as_of.isoformat()}")
+    return doc, f"通报_{as_of.isoformat()}"
 
 
 def region_standings(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -68,12 +68,27 @@ def monthly_self_check(
     `today` is the command's day (Asia/Shanghai): the cut-off day is the month's last day, or `today`
     if earlier, unless `as_of` is given. `memory_limit` is DuckDB's, from the settings.
     """
+    doc, stem = monthly_built(register, db, month, today=today, memory_limit=memory_limit, top_n=top_n, as_of=as_of)
+    return write_report(doc, out_dir, stem)
+
+
+def monthly_built(
+    register: Path,
+    db: Path,
+    month: str,
+    *,
+    today: dt.date,
+    memory_limit: str,
+    top_n: int = 20,
+    as_of: dt.date | None = None,
+) -> tuple[Document, str]:
+    """The monthly self-check as a document and its file stem, written nowhere (the workbench serves it)."""
     first, last = month_bounds(month)
     cutoff = cutoff_day(last, as_of, today)
     doc = monthly_document(
         month, first, cutoff, read_register(register), read_warehouse(db, memory_limit=memory_limit), top_n=top_n
     )
-    return write_report(doc, out_dir, f"自查报告_{month}")
+    return doc, f"自查报告_{month}"
 
 
 def monthly_document(

@@ -76,13 +76,27 @@ def supervision_report(
     `today` is the command's day (Asia/Shanghai): the findings of the period are followed in the register as
     they stand on `as_of`, default `today`. `memory_limit` is DuckDB's, from the settings.
     """
+    doc, stem = supervision_built(register, db, year, half, today=today, memory_limit=memory_limit, as_of=as_of)
+    return write_report(doc, out_dir, stem)
+
+
+def supervision_built(
+    register: Path,
+    db: Path,
+    year: int,
+    half: int | None,
+    *,
+    today: dt.date,
+    memory_limit: str,
+    as_of: dt.date | None = None,
+) -> tuple[Document, str]:
+    """The supervision report as a document and its file stem, written nowhere (the workbench serves it)."""
     first, last = half_bounds(year, half)
     snapshot = as_of or today
     warehouse = read_warehouse(db, memory_limit=memory_limit, months=(yyyymm(first), yyyymm(last)), dates=(first, last))
     period_label = f"{year}年上半年" if half == 1 else f"{year}年下半年" if half == 2 else f"{year}年度"
     doc = supervision_document(period_label, first, last, snapshot, read_register(register), warehouse)
-    stem = f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
-    return write_report(doc, out_dir, stem)
+    return doc, f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
 
 
 def supervision_document(

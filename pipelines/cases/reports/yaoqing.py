@@ -74,6 +74,21 @@ def yaoqing_statistics(
     重大要情. Money and reporting timeliness are judged on `as_of` (default: `today`, the command's day in
     Asia/Shanghai): unreported past report_due is flagged 逾期未报.
     """
+    doc, stem = yaoqing_built(register, db, year, half, today=today, memory_limit=memory_limit, as_of=as_of)
+    return write_report(doc, out_dir, stem)
+
+
+def yaoqing_built(
+    register: Path,
+    db: Path,
+    year: int,
+    half: int,
+    *,
+    today: dt.date,
+    memory_limit: str,
+    as_of: dt.date | None = None,
+) -> tuple[Document, str]:
+    """The 要情 statistics as a document and its file stem, written nowhere (the workbench serves it)."""
     if half not in (1, 2):
         raise ValueError(f"half must be 1 or 2, got {half!r}")
     first, last = half_bounds(year, half)
@@ -82,7 +97,7 @@ def yaoqing_statistics(
     doc = yaoqing_document(
         label, first, last, as_of, read_register(register), read_warehouse(db, memory_limit=memory_limit)
     )
-    return write_report(doc, out_dir, f"要情统计_{year}H{half}")
+    return doc, f"要情统计_{year}H{half}"
 
 
 def yaoqing_of(cases: list[dict[str, Any]], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
