@@ -59,8 +59,8 @@ SECURITY_HEADERS = {
 def create_app(config: WebConfig) -> FastAPI:
     """The application over one register and one published file. The register must exist (a nightly run creates
     it); its workbench tables are created here if missing."""
-    with reg.writer(config.register, create=False):
-        pass
+    with reg.writer(config.register, create=False) as con:
+        trail.ensure_key(con, config.now().isoformat(timespec="seconds"))
     signer = Signer(config)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     templates = Jinja2Templates(env=env)
@@ -394,7 +394,7 @@ def create_app(config: WebConfig) -> FastAPI:
                 person_id, target = personpages.person_of_case(con, member, via_case, today), via_case
             else:
                 person_id = personpages.normalised_id(form.get("person"))
-                target = personpages.shown_id(person_id) if person_id else "-"
+                target = trail.person_ref(con, person_id) if person_id else "-"
             found = personpages.findings_of(con, member, person_id, today) if person_id else None
         read = personpages.read_picture(config.db, config.memory_limit, person_id, today) if person_id else None
         known = found is not None and (found.any_at_all or bool(read and read.picture and not read.picture.empty))
@@ -402,14 +402,33 @@ def create_app(config: WebConfig) -> FastAPI:
             outcome = "refused" if known else "not_found"
             record(request, member.staff_id, "person", target, outcome, None, session.ref)
             raise NotFound("没有此人，或其案件不在您的统筹区 no such person, or none of their cases is in your regions")
-        record(request, member.staff_id, "person", target, "ok", None, session.ref)
+        reason = (form.get("reason") or "").strip()
+        reveal = form.get("reveal") == "1"
+        if reveal:
+            # Shown unmasked only with a reason, recorded in the access log under the person's reference.
+            try:
+                with reg.writer(config.register, create=False) as con:
+                    ref = trail.person_ref(con, person_id)
+                    reg.record_access(con, member, "web_show_unmasked_person", ref, reason, f"web:{remote(request)}")
+            except (reg.CaseError, staff_register.StaffError) as err:
+                record(request, member.staff_id, "reveal", target, "refused", str(err), session.ref)
+                reveal, message = False, str(err)
+            else:
+                record(request, member.staff_id, "reveal", target, "ok", reason, session.ref)
+                message = None
+        else:
+            record(request, member.staff_id, "person", target, "ok", None, session.ref)
+            message = None
         context = {
             "found": found,
             "picture": read.picture if read else None,
             "unavailable": read.unavailable if read else None,
-            "masked_id": personpages.shown_id(person_id),
+            "masked_id": person_id if reveal else personpages.shown_id(person_id),
+            "reveal": reveal,
+            "via_case": via_case,
+            "message": message,
         }
-        return page(request, "person.html", context)
+        return page(request, "person.html", context, 400 if message else 200)
 
     # ---- data quality ----------------------------------------------------------------------------------------
 
@@ -485,7 +504,37 @@ def create_app(config: WebConfig) -> FastAPI:
                 "SELECT access_id, at, actor, os_user, action, target, reason FROM access_log"
                 " ORDER BY access_id DESC LIMIT 200"
             ).fetchall()
-        return page(request, "audit.html", {"check": check, "rows": rows, "access": access})
+            targets = sorted({r["target"] for r in [*rows, *access] if r["target"]})
+            marks = ", ".join("?" * len(targets)) or "NULL"
+            listed = con.execute(f"SELECT suspect_id FROM cases WHERE suspect_id IN ({marks})", targets).fetchall()
+            cases = {r[0] for r in listed}
+        context = {"check": check, "rows": rows, "access": access, "cases": cases, "mask": mask_text}
+        return page(request, "audit.html", context)
+
+    @app.get("/audit/case/{suspect_id}")
+    def audit_of_case(request: Request, suspect_id: str, session: Overseer) -> Response:
+        with reg.reader(config.register) as con:
+            if con.execute("SELECT 1 FROM cases WHERE suspect_id = ?", [suspect_id]).fetchone() is None:
+                raise NotFound(f"没有这个案件 no such case: {mask_text(suspect_id)}")
+            found = trail.trail_of(con, [suspect_id])
+            events = casepages.timeline(con, suspect_id, False)
+        context = {"what": f"案件 case {suspect_id}", "trail": found, "events": events, "suspect_id": suspect_id}
+        return page(request, "audit_of.html", context)
+
+    @app.post("/audit/person")
+    def audit_of_person(request: Request, session: Overseer, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        person_id = personpages.normalised_id(form.get("person"))
+        if not person_id:
+            raise NotFound("请填写公民身份号码 give a citizen ID")
+        with reg.reader(config.register) as con:
+            ref = trail.person_ref(con, person_id)
+            cases = trail.cases_of_person(con, person_id)
+            found = trail.trail_of(con, [ref, *cases])
+        record(request, member.staff_id, "audit_person", ref, "ok", None, session.ref)
+        context = {"what": f"人员 person {personpages.shown_id(person_id)}", "trail": found, "cases": cases}
+        return page(request, "audit_of.html", context)
 
     @app.get("/staff")
     def staff_list(request: Request, session: Admin) -> Response:

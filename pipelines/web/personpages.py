@@ -234,8 +234,7 @@ def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> 
     )
     for a in accounts:
         a["masked"] = mask_account(str(a["bank_account"]))
-        a["total"] = _money(a["amount"])
-        del a["bank_account"]
+        a["total"] = _money(a["amount"])  # bank_account stays for a recorded reveal; the template shows "masked"
     return Picture(
         summary=summary,
         spells=spells,

@@ -8,12 +8,16 @@ last record. `verify_trail` walks the chain and names the first record edited, m
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.cases import audit
 from pipelines.cases import register as reg
-from pipelines.present.masking import mask_text
+from pipelines.present.masking import mask_id, mask_text
 
 FORMAT = "fundwatch-web-audit/1"
 HASHED = ("at", "actor", "remote", "action", "target", "outcome", "detail", "session_ref")
@@ -99,3 +103,66 @@ def verify_trail(con: sqlite3.Connection) -> TrailCheck:
         detail = f"最新的第 {expected_id}–{seq[0]} 条记录已被删除 the latest records are gone"
         return TrailCheck(count, TrailBreak(expected_id, audit.MISSING, detail))
     return TrailCheck(count, None)
+
+
+# ---- a person in the trails, and the trails of one case or one person ------------------------------------------
+
+_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")  # a digest of letters never looks like an ID
+
+
+def ensure_key(con: sqlite3.Connection, at: str) -> None:
+    """Create the register's audit key once (sql/cases/005_audit_key.sql), in a write transaction of `con`."""
+    with reg.write_transaction(con):
+        con.execute(
+            "INSERT OR IGNORE INTO audit_key (key_id, key_hex, created_at) VALUES (1, ?, ?)",
+            [secrets.token_hex(32), at],
+        )
+
+
+def person_ref(con: sqlite3.Connection, person_id: str) -> str:
+    """How the trails name a person: 'person:' + the masked ID + '#' + 16 letters of a keyed digest of the ID (the
+    key is the register's, `ensure_key`). The same person always gets the same reference; the trail never holds
+    the ID, and the reference cannot be reversed without the register's key."""
+    row = con.execute("SELECT key_hex FROM audit_key WHERE key_id = 1").fetchone()
+    if row is None:
+        raise RuntimeError("the register has no audit key: start the workbench once (it creates it)")
+    digest = hmac.new(bytes.fromhex(row[0]), person_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"person:{mask_id(person_id)}#{digest[:16].translate(_HEX_TO_LETTERS)}"
+
+
+@dataclass(frozen=True)
+class Trail:
+    """What was done about a case or a person: workbench records and unmasked views, oldest first."""
+
+    actions: list[dict[str, object]]
+    views: list[dict[str, object]]
+
+
+def _in(targets: Iterable[str]) -> tuple[str, list[str]]:
+    values = sorted(set(targets))
+    return ", ".join("?" * len(values)) or "NULL", values
+
+
+def trail_of(con: sqlite3.Connection, targets: Iterable[str]) -> Trail:
+    """Every web_audit record and access_log entry whose target is one of `targets` (suspect ids, person
+    references)."""
+    marks, values = _in(targets)
+    actions = con.execute(
+        "SELECT audit_id, at, actor, remote, action, target, outcome, detail FROM web_audit"
+        f" WHERE target IN ({marks}) ORDER BY audit_id",
+        values,
+    ).fetchall()
+    views = con.execute(
+        f"SELECT access_id, at, actor, os_user, action, target, reason FROM access_log WHERE target IN ({marks})"
+        " ORDER BY access_id",
+        values,
+    ).fetchall()
+    return Trail([dict(r) for r in actions], [{**dict(r), "reason": mask_text(r["reason"] or "")} for r in views])
+
+
+def cases_of_person(con: sqlite3.Connection, person_id: str) -> list[str]:
+    """The suspect ids of every case on the person (as its person or its subject), whatever the region."""
+    rows = con.execute(
+        "SELECT suspect_id FROM cases WHERE person_id = ? OR subject_id = ? ORDER BY suspect_id", [person_id, person_id]
+    ).fetchall()
+    return [r[0] for r in rows]
