@@ -488,8 +488,10 @@ def create_app(config: WebConfig) -> FastAPI:
     @app.get("/overview")
     def overview(request: Request, session: CaseReader) -> Response:
         assert session.member is not None
-        with reg.reader(config.register) as con:
-            data = overviewpages.overview(con, session.member, config.today())
+        zone = ZoneInfo(config.timezone)
+        data = overviewpages.overview(
+            config.register, config.db, config.memory_limit, zone, session.member, config.today()
+        )
         return page(request, "overview.html", data)
 
     @app.get("/audit")

@@ -170,33 +170,31 @@ def chart_view(table: Table, chart: Chart) -> ChartView:
     return ChartView(chart.title, [table.columns[i].header for i in chart.values], groups, CHART_WIDTH)
 
 
+def table_view(table: Table) -> dict[str, Any]:
+    """A table as the templates walk it: its cells as text (numbers right-aligned), its total, its chart."""
+    numeric = [c.kind in ("int", "money", "pct") for c in table.columns]
+    rows = [[cell_text(v, c.kind) for v, c in zip(row, table.columns, strict=True)] for row in table.rows]
+    total = [cell_text(v, c.kind) for v, c in zip(table.total, table.columns, strict=True)] if table.total else None
+    return {
+        "table": True,
+        "title": table.title,
+        "headers": [c.header for c in table.columns],
+        "numeric": numeric,
+        "rows": rows,
+        "total": total,
+        "chart": chart_view(table, table.chart) if table.chart and table.rows else None,
+    }
+
+
 def print_blocks(doc: Document) -> list[dict[str, Any]]:
-    """The document's sections as the print template walks them: paragraphs, tables with their cells as text
-    (numbers right-aligned) and their charts."""
-    sections = []
-    for section in doc.sections:
-        blocks: list[dict[str, Any]] = []
-        for block in section.blocks:
-            if isinstance(block, Table):
-                numeric = [c.kind in ("int", "money", "pct") for c in block.columns]
-                rows = [[cell_text(v, c.kind) for v, c in zip(row, block.columns, strict=True)] for row in block.rows]
-                total = (
-                    [cell_text(v, c.kind) for v, c in zip(block.total, block.columns, strict=True)]
-                    if block.total
-                    else None
-                )
-                blocks.append(
-                    {
-                        "table": True,
-                        "title": block.title,
-                        "headers": [c.header for c in block.columns],
-                        "numeric": numeric,
-                        "rows": rows,
-                        "total": total,
-                        "chart": chart_view(block, block.chart) if block.chart and block.rows else None,
-                    }
-                )
-            else:
-                blocks.append({"table": False, "text": block})
-        sections.append({"heading": section.heading, "blocks": blocks})
-    return sections
+    """The document's sections as the print template walks them: paragraphs, and tables (`table_view`)."""
+    return [
+        {
+            "heading": section.heading,
+            "blocks": [
+                table_view(block) if isinstance(block, Table) else {"table": False, "text": block}
+                for block in section.blocks
+            ],
+        }
+        for section in doc.sections
+    ]
