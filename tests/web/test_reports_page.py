@@ -162,3 +162,40 @@ def test_a_report_needs_the_form_s_csrf_token(world):
     client = world.login(ROLES["chief"])
     forged = client.post("/reports/monthly", data={"csrf": "forged", "format": "md", "month": "202512"})
     assert forged.status_code == 403 and "content-disposition" not in forged.headers
+
+
+@pytest.mark.slow
+def test_the_print_view_prints_on_a4_in_chromium_with_every_column(world, tmp_path):
+    """The print view as a browser prints it: Chromium headless to PDF (system-deps installs it), A4 pages, and
+    the last column of the widest table (the status table, 11 columns) on the page, not cut off."""
+    import shutil
+    import subprocess
+
+    chromium, pdftotext = shutil.which("chromium"), shutil.which("pdftotext")
+    assert chromium and pdftotext, "chromium and poppler-utils are needed: make system-deps installs them"
+    client = world.login(ROLES["chief"])
+    token = csrf(client.get("/reports").text)
+    html = client.post("/reports/monthly", data={"csrf": token, "format": "print", "month": "202512"}).text
+    static = reportpages.__file__.rsplit("/", 1)[0] + "/static/"
+    page = tmp_path / "print.html"
+    page.write_text(html.replace('href="/static/', f'href="file://{static}'), encoding="utf-8")
+    pdf = tmp_path / "print.pdf"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"Page size:\s+59[45](\.\d+)? x 84[12](\.\d+)? pts \(A4\)", info), info
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "定期自查报告" in text and "未结涉及金额" in text and "overdue" in text
