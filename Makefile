@@ -32,32 +32,41 @@ run: setup
 	if [ $$status -eq 1 ]; then echo "(exit 1: the sample inbox carries planted bad rows and files, as intended)"; \
 	elif [ $$status -ne 0 ]; then exit $$status; fi
 
-# The nightly run on a schedule (02:00 Asia/Shanghai) served from a local Prefect server; Ctrl-C stops both.
+# The nightly run on a schedule (02:00 Asia/Shanghai) served from a local Prefect server, and beside it the
+# analysts' workbench (as `make web`) over the same database; Ctrl-C stops all of them.
 # UI: http://127.0.0.1:$(PORT)   server database and log: var/prefect/ (prefect.db, server.log)
+# Workbench: http://127.0.0.1:$(WEB_PORT) (it needs the register a first run creates: `make run` once before)
 serve: setup
-	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT)
+	@$(BIN)/fundwatch web --db $(DB) --port $(WEB_PORT) & web=$$!; \
+	trap 'kill -TERM $$web 2>/dev/null' INT TERM; \
+	FUNDWATCH_INBOX=$(INBOX) FUNDWATCH_DB=$(DB) $(BIN)/fundwatch serve --port $(PORT); status=$$?; \
+	kill -TERM $$web 2>/dev/null; wait $$web 2>/dev/null; exit $$status
 
 # The analysts' workbench in the browser, on the loopback: http://127.0.0.1:$(WEB_PORT) (docs/workbench.md).
 # Staff log in with a password an admin set: fundwatch staff passwd STAFF_ID --db $(DB)
 web: setup
 	$(BIN)/fundwatch web --db $(DB) --port $(WEB_PORT)
 
-# What the print test (tests/cases/test_print.py) needs from the system: LibreOffice to print the workbooks,
-# a CJK font to print their Chinese, poppler's pdftotext/pdffonts to read the PDFs back. Installed when missing
-# and we are root with apt (CI is); otherwise named, and the print test fails naming them too.
-SYSTEM_PACKAGES := libreoffice-calc fonts-noto-cjk poppler-utils
+# What the tests need from the system. The print test (tests/cases/test_print.py): LibreOffice to print the
+# workbooks, a CJK font to print their Chinese, poppler's pdftotext/pdffonts to read the PDFs back. The browser
+# test (tests/web/test_browser.py): Debian's headless Chromium and its chromedriver, at /usr/bin/chromium and
+# /usr/bin/chromedriver (Selenium is pointed at them; nothing is downloaded), and the same CJK font for the pages.
+# Installed when missing and we are root with apt (CI is); otherwise named, and those tests fail naming them too.
+SYSTEM_PACKAGES := libreoffice-calc fonts-noto-cjk poppler-utils chromium chromium-driver
 system-deps:
 	@missing=""; \
 	command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc"; \
 	[ -n "$$(fc-list :lang=zh family 2>/dev/null)" ] || missing="$$missing fonts-noto-cjk"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing$$missing (for the print test)"; \
+		echo "installing$$missing (for the print and browser tests)"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else \
 		echo "missing system packages:$$missing — as root: apt-get install -y --no-install-recommends$$missing" \
-			"(tests/cases/test_print.py fails without them)" >&2; \
+			"(tests/cases/test_print.py and tests/web/test_browser.py fail without them)" >&2; \
 	fi
 
 # Every test (what CI runs).
