@@ -165,7 +165,9 @@ def chart_view(table: Table, chart: Chart) -> ChartView:
         for i in chart.values:
             value = _number(row[i])
             width = int(value * CHART_WIDTH / top) if top > 0 else 0
-            bars.append({"width": max(width, 1 if value > 0 else 0), "text": cell_text(row[i], table.columns[i].kind)})
+            # With several series a zero bar says nothing: its number is left out (the table beside has it).
+            text = "" if value == 0 and len(chart.values) > 1 else cell_text(row[i], table.columns[i].kind)
+            bars.append({"width": max(width, 1 if value > 0 else 0), "text": text})
         groups.append({"label": label, "bars": bars})
     return ChartView(chart.title, [table.columns[i].header for i in chart.values], groups, CHART_WIDTH)
 

@@ -117,6 +117,7 @@ def test_a_chart_s_bars_scale_to_the_largest_value():
     assert [g["label"] for g in view.groups] == ["A", "B"]
     assert [[b["width"] for b in g["bars"]] for g in view.groups] == [[14, 360], [28, 0]]
     assert [b["text"] for b in view.groups[0]["bars"]] == ["2", "50.00"]
+    assert [b["text"] for b in view.groups[1]["bars"]] == ["4", ""]  # a zero among several series is not labelled
 
 
 @pytest.mark.parametrize(
