@@ -43,7 +43,7 @@ serve: setup
 	kill -TERM $$web 2>/dev/null; wait $$web 2>/dev/null; exit $$status
 
 # The analysts' workbench in the browser, on the loopback: http://127.0.0.1:$(WEB_PORT) (docs/workbench.md).
-# Staff log in with a password an admin set: fundwatch staff passwd STAFF_ID --db $(DB)
+# Staff log in with a password an admin set: fundwatch staff --db $(DB) passwd STAFF_ID
 web: setup
 	$(BIN)/fundwatch web --db $(DB) --port $(WEB_PORT)
 

@@ -5,13 +5,17 @@
                   (`pipelines.warehouse.publication`): the published file is never opened for writing.
 * `reader(path)`  read-only session on the published file; never takes the writer's lock, so it opens
                   while a run builds its next state (ADR 0008). A file held for writing by another
-                  process raises `WarehouseBusy`; a missing file, `FileNotFoundError`.
+                  process raises `WarehouseBusy`; a missing file, `FileNotFoundError`. Each session opens
+                  the file afresh, in a DuckDB instance of its own (`open_published`): one opened after a
+                  run's swap reads the new file even while sessions opened before it, in the same process
+                  (the workbench's other requests), still read the earlier one.
 * `transaction(con)`  BEGIN … COMMIT, rolled back on any error; `Transaction.commit()` commits what is
                   done and goes on in a new transaction (ingestion commits in groups of files).
 
 Every session is closed when its block ends, also on error. DuckDB's buffer pool may otherwise grow to
 80% of the machine; the rest is Polars'. Every connection of a process to one file must ask for the same
-configuration, so the memory limit comes from the one `Settings` object and is passed down.
+configuration, so the memory limit comes from the one `Settings` object and is passed down (a `reader`'s
+instance has its own buffer pool, up to that limit).
 
 A file created here is written in the storage format `STORAGE_VERSION` (v1.5.0), the newest one the
 DuckDB command line of requirements.lock (`duckdb-cli` 1.5.x, `.venv/bin/duckdb`) reads, so that analysts
@@ -90,6 +94,41 @@ def connect(
         raise
 
 
+def catalog_name(path: Path) -> str:
+    """The name DuckDB gives a file opened directly (fundwatch.duckdb -> fundwatch), `<name>_db` for one it keeps
+    for itself (memory, system, temp, main)."""
+    name = path.name.split(".")[0]
+    return f"{name}_db" if name.lower() in ("memory", "system", "temp", "main") else name
+
+
+def open_published(path: Path, *, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """The file read-only in a DuckDB instance of its own (`reader`; a connection the caller closes).
+
+    `duckdb.connect(file)` hands a process the instance it already has open on that path: after a swap, a
+    connection made while an earlier one is still open would read the replaced file, and a server whose requests
+    overlap could serve it indefinitely. So the file is attached, read-only, to a new in-memory instance, under
+    the name a direct open gives it (`catalog_name`), and made the default catalog: queries, views and macros
+    read as they do on a direct open.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"数据库文件不存在 database file not found: {path}")
+    config = {"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION}
+    con = duckdb.connect(":memory:", config=config)
+    name = '"' + catalog_name(path).replace('"', '""') + '"'
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {name} (READ_ONLY)")
+        con.execute(f"USE {name}")
+    except duckdb.IOException as err:
+        con.close()
+        if "lock" in str(err).lower():
+            raise WarehouseBusy(path, err) from err
+        raise
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def storage_version(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str:
     """The storage format of an open database file (its default one, or the attached `database`), e.g.
     'v1.5.0' or 'v2.0.0' (DuckDB's tag says 'v1.5.0+': the oldest DuckDB that reads it)."""
@@ -114,8 +153,8 @@ def writer(path: Path, *, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnecti
 
 @contextlib.contextmanager
 def reader(path: Path, *, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only session on a published file; closed when the block ends."""
-    con = connect(path, read_only=True, memory_limit=memory_limit)
+    """A read-only session on a published file, opened afresh (`open_published`); closed when the block ends."""
+    con = open_published(path, memory_limit=memory_limit)
     try:
         yield con
     finally:
