@@ -9,15 +9,19 @@ For each size (default 100k, 1M and 10M persons):
    DuckDB file, then `fundwatch run` again with nothing new (the rerun), then `fundwatch run`
    on the dirty inbox into another fresh file;
 3. each is timed end to end with `/usr/bin/time -v` (wall seconds, peak resident memory), and the
-   per-phase seconds of fundwatch are read from its `runs` table.
+   per-phase seconds of fundwatch are read from its `runs` table;
+4. at 1M, while the clean run's published file exists, the workbench's pages are timed on it
+   (`bench/web_pages.py`: `fundwatch web` started for real, a client logged in as a chief and a verifier;
+   issue 13's targets), unless --no-pages.
 
 fundwatch runs against a Prefect server started here once (as `fundwatch serve` runs in the
 office), so no run pays for the temporary server Prefect starts when none is configured; that
 fixed cost is measured once on its own and reported (`temporary_server_seconds`).
 
-The table goes to `bench/results.md`, the raw numbers to `bench/results.json`.
+The table goes to `bench/results.md`, the raw numbers to `bench/results.json` (the pages: `web_pages`, and
+the "Workbench pages" section).
 
-    python bench/run.py [--sizes 100000 1000000 10000000] [--keep]
+    python bench/run.py [--sizes 100000 1000000 10000000] [--keep] [--no-pages]
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ TARGET_PEAK_1M_GB = 6.0
 TARGET_RERUN_SHARE = 0.10  # rerun / full run
 TARGET_SCALING = 1.3  # time per person at 10M / at 1M
 TARGET_PEAK_10M_GB = 16.0
+PAGES_PERSONS = 1_000_000  # the size the workbench's pages are timed at (issue 13)
 
 
 def timed(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
@@ -137,7 +142,7 @@ def temporary_server_seconds(work: Path) -> float:
     return round(walls[0]["wall_seconds"] - walls[1]["wall_seconds"], 2)
 
 
-def bench_size(persons: int, work: Path, env: dict[str, str]) -> dict:
+def bench_size(persons: int, work: Path, env: dict[str, str], pages: bool = False) -> dict:
     clean, dirty = inbox("clean", persons), inbox("dirty", persons)
     out: dict = {"persons": persons, "clean_inbox": inbox_facts(clean), "dirty_inbox": inbox_facts(dirty)}
     for kind in ("clean", "dirty"):
@@ -173,6 +178,13 @@ def bench_size(persons: int, work: Path, env: dict[str, str]) -> dict:
     print(f"[{persons:,}] fundwatch rerun ...", flush=True)
     out["rerun"] = fundwatch_run(clean, db, work / f"fw-rerun-{tag}.log", env)
     out["db_gb"] = round(db.stat().st_size / 1024**3, 2)
+    if pages:
+        from bench import web_pages
+        from pipelines.cases.register import register_path_for
+
+        print(f"[{persons:,}] workbench pages ...", flush=True)
+        register = register_path_for(db)
+        out["web_pages"] = web_pages.measure(db, register, work / f"web-{tag}", persons=persons)
     fresh(db)
 
     print(f"[{persons:,}] fundwatch dirty ...", flush=True)
@@ -216,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     ap.add_argument("--work", type=Path, default=None, help="scratch folder for the DuckDB files (default: a temp dir)")
     ap.add_argument("--fresh", action="store_true", help="drop the earlier results of sizes not measured now")
+    ap.add_argument("--no-pages", action="store_true", help=f"skip the workbench's pages (timed at {PAGES_PERSONS:,})")
     args = ap.parse_args(argv)
 
     from pipelines.app import prefect_server as serve
@@ -231,16 +244,22 @@ def main(argv: list[str] | None = None) -> int:
     previous = ROOT / "bench" / "results.json"
     kept = []
     if previous.is_file() and not args.fresh:  # sizes not measured now keep their earlier numbers
-        kept = [s for s in json.loads(previous.read_text(encoding="utf-8"))["sizes"] if s["persons"] not in args.sizes]
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+        kept = [s for s in earlier["sizes"] if s["persons"] not in args.sizes]
+        if earlier.get("web_pages"):  # so do the pages until they are timed again
+            results["web_pages"] = earlier["web_pages"]
     try:
         serve.wait_for_health(serve.api_url_for(port), server)
         os.environ.update(PREFECT_API_URL=env["PREFECT_API_URL"], PREFECT_HOME=env["PREFECT_HOME"])
         results["temporary_server_seconds"] = temporary_server_seconds(work)
         measured: list[dict] = []
         for persons in args.sizes:
-            measured.append(
-                {**bench_size(persons, work, env), "measured_at": dt.datetime.now().isoformat("T", "minutes")}
-            )
+            pages = persons == PAGES_PERSONS and not args.no_pages
+            size = bench_size(persons, work, env, pages)
+            if "web_pages" in size:
+                notes = (results.get("web_pages") or {}).get("notes")  # the analysis written after a run
+                results["web_pages"] = {**size.pop("web_pages"), **({"notes": notes} if notes else {})}
+            measured.append({**size, "measured_at": dt.datetime.now().isoformat("T", "minutes")})
             results["sizes"] = sorted(kept + measured, key=lambda s: s["persons"])
             write_results(results)
     finally:
@@ -258,9 +277,11 @@ def write_results(results: dict) -> None:
 
 
 def render(results: dict) -> str:
+    """results.md: the run's tables (bench/report.py), then the workbench's pages (bench/web_pages.py)."""
     from bench.report import render_markdown
+    from bench.web_pages import render_markdown as render_pages
 
-    return render_markdown(results)
+    return render_markdown(results) + render_pages(results.get("web_pages"))
 
 
 if __name__ == "__main__":

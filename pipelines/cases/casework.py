@@ -6,6 +6,7 @@ Said once here so that a case reads the same on the terminal and in the browser 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -155,6 +156,46 @@ def visible_to(frame: pl.DataFrame, member: Staff) -> pl.DataFrame:
         | pl.col("assigned_region").is_in(regions).fill_null(False)
         | (pl.col("assignee") == member.staff_id).fill_null(False)
     )
+
+
+def case_conditions(f: CaseFilter, member: Staff | None = None) -> tuple[str, dict[str, object]]:
+    """`filter_cases` (and, given a member, `visible_to`) as a SQL condition over the columns of `reg.CASES_SQL`,
+    with its values as named parameters: the queue asks the register for one page instead of reading every case.
+    The same filters, with SQL's NULL where Polars has null (a row whose condition is NULL is dropped by both)."""
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+
+    def bind(value: object) -> str:
+        name = f"f{len(params)}"
+        params[name] = value
+        return f":{name}"
+
+    if member is not None and member.role == "admin":
+        clauses.append("0")
+    elif member is not None and member.role not in ("chief", "auditor"):
+        regions = ", ".join(bind(r) for r in member.regions)
+        clauses.append(
+            f"(region_code IN ({regions}) OR assigned_region IN ({regions}) OR assignee = {bind(member.staff_id)})"
+        )
+    if f.rule:
+        clauses.append(f"rule = {bind(f.rule)}")
+    if f.region:
+        clauses.append(f"COALESCE(assigned_region, region_code) = {bind(f.region)}")
+    if f.person:
+        person = bind(f.person)
+        clauses.append(f"(person_id = {person} OR subject_id = {person})")
+    if f.status == "overdue":
+        clauses.append("overdue")
+    elif f.status:
+        clauses.append(f"status = {bind(f.status)}")
+    # amounts compare in integer fen, exactly: amount >= min <=> fen >= ceil(min x 100), <= max <=> <= floor(...)
+    if f.min_amount is not None:
+        clauses.append(f"{reg.AMOUNT_FEN_SQL} >= {bind(math.ceil(f.min_amount * 100))}")
+    if f.max_amount is not None:
+        clauses.append(f"{reg.AMOUNT_FEN_SQL} <= {bind(math.floor(f.max_amount * 100))}")
+    if f.due_before:
+        clauses.append(f"(due_date IS NOT NULL AND due_date <= {bind(f.due_before)})")
+    return " AND ".join(clauses) or "1", params
 
 
 def may_see(member: Staff, case: Mapping[str, object]) -> bool:

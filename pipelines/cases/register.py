@@ -28,9 +28,9 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -841,31 +841,110 @@ def record_access(
 # ---- reading ---------------------------------------------------------------------------------
 
 
+# The derived flags of a case as of a day (`:as_of`, ISO text), said once for every reader of the register:
+# 逾期 overdue — a 整改期限 passed before the case was closed; report_overdue — a 要情 report not made in time.
+OVERDUE_SQL = (
+    "(due_date IS NOT NULL AND due_date < :as_of AND status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED) + "))"
+)
+REPORT_OVERDUE_SQL = "(report_due IS NOT NULL AND reported_on IS NULL AND report_due < :as_of)"
+# Every column of `cases` with the derived flags (0/1): what `cases_frame` and `case_rows` read.
+CASES_SQL = (
+    f"SELECT *, COALESCE({OVERDUE_SQL}, 0) AS overdue, COALESCE({REPORT_OVERDUE_SQL}, 0) AS report_overdue FROM cases"
+)
+_FLAGS = ("overdue", "report_overdue")
+
+
 def cases_frame(con: sqlite3.Connection, as_of: dt.date, suspect_id: str | None = None) -> pl.DataFrame:
     """All cases (or the one `suspect_id`), with the derived `overdue` (逾期) and `report_overdue` flags as of a
     day."""
+    params: dict[str, object] = {"as_of": as_of.isoformat()}
     if suspect_id is None:
-        frame = query_frame(con, "SELECT * FROM cases ORDER BY suspect_id")
+        sql = f"SELECT * FROM ({CASES_SQL}) ORDER BY suspect_id"
     else:
-        frame = query_frame(con, "SELECT * FROM cases WHERE suspect_id = ?", [suspect_id])
-    day = as_of.isoformat()
-    return frame.with_columns(
-        pl.col("firing", "recurrences", "due_provisional", "report_due_provisional").cast(pl.Int64),
-        (pl.col("due_date").is_not_null() & (pl.col("due_date") < day) & ~pl.col("status").is_in(CLOSED))
-        .fill_null(False)
-        .alias("overdue"),
-        (pl.col("report_due").is_not_null() & pl.col("reported_on").is_null() & (pl.col("report_due") < day))
-        .fill_null(False)
-        .alias("report_overdue"),
-    )
+        sql, params["suspect_id"] = f"SELECT * FROM ({CASES_SQL}) WHERE suspect_id = :suspect_id", suspect_id
+    frame = query_frame(con, sql, params)
+    return frame.with_columns(pl.col(*_FLAGS).cast(pl.Boolean))
 
 
-def query_frame(con: sqlite3.Connection, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+def amount_fen(text: object) -> int | None:
+    """An amount as the register stores it ('41220.00') in integer fen, exact, rounded half to even as a cast to
+    Decimal(18, 2) rounds it (`casework.amount_column`); None if it is not an amount. SQLite calls it as
+    `amount_fen(...)` (within `AMOUNT_FEN_SQL`) on a connection `case_rows` prepared: the queue's amount filters and
+    sort, exact, without floats."""
+    if text is None:
+        return None
+    value = str(text)
+    if value != value.strip():
+        return None
+    try:
+        number = Decimal(value)
+        return int(number.quantize(CENT, rounding=ROUND_HALF_EVEN) * 100) if number.is_finite() else None
+    except ArithmeticError:
+        return None
+
+
+def fen_sql(column: str) -> str:
+    """SQL of `amount_fen(column)` for a column holding amounts, exact and cheap: the form the register writes
+    ('41220.00', '-3.50': the point third from the end) is read by SQLite itself, the point dropped, as an integer
+    (no float anywhere); any other form ('12.5', '1E+3') by the Python function. The queue sorts a province's
+    cases by it on every page, so the common form never leaves SQL."""
+    c = column
+    return f"(CASE WHEN substr({c}, -3, 1) = '.' THEN CAST(replace({c}, '.', '') AS INTEGER) ELSE amount_fen({c}) END)"
+
+
+AMOUNT_FEN_SQL = fen_sql("amount_at_risk")
+
+
+def _prepared(con: sqlite3.Connection) -> sqlite3.Connection:
+    con.create_function("amount_fen", 1, amount_fen, deterministic=True)
+    return con
+
+
+def count_cases(con: sqlite3.Connection, as_of: dt.date, where: str = "1", params: dict | None = None) -> int:
+    """How many cases pass `where` (SQL over the columns of `CASES_SQL`, named parameters `params`)."""
+    sql = f"SELECT count(*) FROM ({CASES_SQL}) WHERE {where}"
+    return int(_prepared(con).execute(sql, {**(params or {}), "as_of": as_of.isoformat()}).fetchone()[0])
+
+
+def case_rows(
+    con: sqlite3.Connection,
+    as_of: dt.date,
+    where: str = "1",
+    params: dict | None = None,
+    order_by: str = "suspect_id",
+    limit: int = -1,
+    offset: int = 0,
+) -> list[dict[str, object]]:
+    """The cases that pass `where`, in `order_by`, `limit` of them from `offset` (-1: all): each a dict of the
+    columns `cases_frame` has, the flags as booleans. `where` and `order_by` are SQL over the columns of
+    `CASES_SQL` (and `AMOUNT_FEN_SQL`), written by the caller from fixed text; every value a user gave
+    is a named parameter in `params`. Only the rows asked for are read into Python."""
+    bound = {**(params or {}), "as_of": as_of.isoformat(), "limit_": limit, "offset_": offset}
+    con = _prepared(con)
+    sql = f"SELECT * FROM ({CASES_SQL}) WHERE {where} ORDER BY {order_by} LIMIT :limit_ OFFSET :offset_"
+    if limit >= 0:
+        # a page: sorted as ids only (a deep page's sort keeps offset + limit small rows), then those rows read
+        ids = [r[0] for r in con.execute(sql.replace("SELECT *", "SELECT suspect_id", 1), bound)]
+        sql = f"SELECT * FROM ({CASES_SQL}) WHERE suspect_id IN (SELECT value FROM json_each(:ids_))"
+        found = {r["suspect_id"]: r for r in con.execute(sql, {"as_of": bound["as_of"], "ids_": json.dumps(ids)})}
+        cursor: Iterable[sqlite3.Row] = [found[i] for i in ids]
+    else:
+        cursor = con.execute(sql, bound)
+    rows = []
+    for row in cursor:
+        case = dict(row)
+        for flag in _FLAGS:
+            case[flag] = bool(case[flag])
+        rows.append(case)
+    return rows
+
+
+def query_frame(con: sqlite3.Connection, sql: str, params: list[object] | dict | None = None) -> pl.DataFrame:
     """A register query as a frame: integer columns stay integers, everything else is text."""
     cursor = con.execute(sql, params or [])
     columns = [d[0] for d in cursor.description]
     rows = [tuple(row) for row in cursor.fetchall()]
-    integers = {"firing", "recurrences", "event_id", "due_provisional", "report_due_provisional"}
+    integers = {"firing", "recurrences", "event_id", "due_provisional", "report_due_provisional", *_FLAGS}
     schema = {c: (pl.Int64 if c in integers else pl.String) for c in columns}
     return pl.DataFrame(rows, schema=schema, orient="row")
 

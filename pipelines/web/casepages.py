@@ -1,5 +1,8 @@
-"""What the queue, case and overview pages show, read from the register and the published database; and the
-case actions a form may ask for, each calling the register function the command line calls.
+"""What the queue and case pages show, read from the register and the published database; and the case actions a
+form may ask for, each calling the register function the command line calls (the overview: `overviewpages`).
+
+The queue is one SQL query to the register per page (`casework.case_conditions`, `reg.case_rows`): filtered,
+counted, sorted and sliced by SQLite, so a province's tens of thousands of cases are never all read per request.
 
 Nothing here renders HTML (the templates do, escaping everything) and nothing is unmasked unless `reveal`.
 """
@@ -12,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
-import polars as pl
 
 from pipelines.cases import casework, evidence
 from pipelines.cases import register as reg
@@ -22,10 +25,13 @@ from pipelines.cases import staff as staff_register
 from pipelines.present.labels import CASE_STATUS_ZH, case_status_label, rule_label
 from pipelines.present.masking import mask_id, mask_text, shown_subject
 from pipelines.present.money import fmt_money
+from pipelines.warehouse.runs import shown_time
 from pipelines.warehouse.session import WarehouseBusy, reader
+from pipelines.web.config import WebConfig
 from schemas.divisions import region_label
 
 PAGE_SIZE = 50
+OFFICE_ZONE = WebConfig.timezone  # the default; the app passes its config's zone
 SORTS = {
     "amount": "涉及金额 amount",
     "due": "整改期限 due",
@@ -60,6 +66,21 @@ class QueuePage:
     pages: int
 
 
+# The SQL of each sort key over `reg.CASES_SQL` (fixed text, never from the request): amounts exactly, in fen.
+SORT_SQL = {
+    "amount": reg.AMOUNT_FEN_SQL,
+    "due": "due_date",
+    "first_seen": "first_seen",
+    "suspect_id": "suspect_id",
+}
+
+
+def queue_order(sort: str, descending: bool) -> str:
+    """ORDER BY of the queue: the key (nulls last either way), then the suspect_id ascending."""
+    key = SORT_SQL[sort if sort in SORTS else "amount"]
+    return f"{key} {'DESC' if descending else 'ASC'} NULLS LAST, suspect_id ASC"
+
+
 def queue(
     con: sqlite3.Connection,
     member: staff_register.Staff,
@@ -69,19 +90,15 @@ def queue(
     descending: bool,
     page: int,
 ) -> QueuePage:
-    frame = casework.filter_cases(casework.visible_to(reg.cases_frame(con, today), member), wanted)
-    key = {
-        "amount": casework.amount_column(),
-        "due": pl.col("due_date"),
-        "first_seen": pl.col("first_seen"),
-        "suspect_id": pl.col("suspect_id"),
-    }[sort if sort in SORTS else "amount"]
-    frame = frame.sort([key, pl.col("suspect_id")], descending=[descending, False], nulls_last=True)
-    total = frame.height
+    """One page of the cases the member may see that pass the filters, sorted: counted, sorted and sliced by the
+    register (SQLite), so that only the page's rows are read, whatever the size of the province."""
+    where, params = casework.case_conditions(wanted, member)
+    total = reg.count_cases(con, today, where, params)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
+    order = queue_order(sort, descending)
     rows = []
-    for case in frame.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).iter_rows(named=True):
+    for case in reg.case_rows(con, today, where, params, order, PAGE_SIZE, (page - 1) * PAGE_SIZE):
         rows.append(
             {
                 "suspect_id": case["suspect_id"],
@@ -107,12 +124,9 @@ def status_choices() -> list[tuple[str, str]]:
 
 
 def visible_case(con: sqlite3.Connection, member: staff_register.Staff, suspect_id: str, today: dt.date) -> dict:
-    """The case as `reg.cases_frame` has it, if the staff member may see it; else None."""
-    frame = reg.cases_frame(con, today, suspect_id)
-    if frame.is_empty():
-        return {}
-    case = frame.row(0, named=True)
-    return case if casework.may_see(member, case) else {}
+    """The case as `reg.cases_frame` has it, if the staff member may see it; else an empty dict."""
+    found = reg.case_rows(con, today, "suspect_id = :suspect_id", {"suspect_id": suspect_id})
+    return found[0] if found and casework.may_see(member, found[0]) else {}
 
 
 def allowed_actions(con: sqlite3.Connection, member: staff_register.Staff, case: Mapping[str, object]) -> list[str]:
@@ -161,25 +175,84 @@ def facts(case: Mapping[str, object], reveal: bool) -> list[tuple[str, str]]:
     return [(label, str(shown[key])) for key, label in casework.FACTS if shown.get(key) not in (None, "")]
 
 
-def timeline(con: sqlite3.Connection, suspect_id: str, reveal: bool) -> list[dict[str, object]]:
+def shown_at(value: object, zone: ZoneInfo) -> str:
+    """An event's time as the register stores it (ISO text with the offset of the machine that wrote it, often
+    +00:00) shown in the office's zone with its offset: '2026-01-15 10:00:00+08:00'. A time stored without an
+    offset is the machine's local time (`runs.in_zone`); text that is not a time is shown as it is."""
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return shown_time(at, zone)
+
+
+def timeline(
+    con: sqlite3.Connection, suspect_id: str, reveal: bool, zone: ZoneInfo | str = OFFICE_ZONE
+) -> list[dict[str, object]]:
+    """Every event of the case in order, its time in the office's zone (`zone`, WebConfig.timezone)."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    history = reg.events(con, suspect_id)
     voided = reg.voided_events(con, suspect_id)
     return [
         {
             "event_id": e["event_id"],
-            "at": e["at"],
+            "at": shown_at(e["at"], zone),
             "actor": e["actor"],
             "action": f"{casework.ACTION_ZH.get(e['action'], e['action'])} {e['action']}",
             "change": f"{e['from_status'] or '-'} → {e['to_status'] or '-'}",
             "reason": (e["reason"] if reveal else mask_text(e["reason"])) if e["reason"] else "",
             "voided": e["event_id"] in voided,
         }
-        for e in reg.events(con, suspect_id)
+        for e in history
     ]
 
 
 @dataclass(frozen=True)
+class ShownRow:
+    cells: tuple[str, ...]  # the row's values, without its source
+    sources: tuple[str, ...]  # 'file:line' of each row in force holding it; empty: none (evidence.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class ShownTable:
+    title: str
+    columns: tuple[evidence.EvidenceColumn, ...]  # without the source file and line columns
+    records: tuple[ShownRow, ...]
+
+
+@dataclass(frozen=True)
+class ShownEvidence:
+    """`evidence.EvidenceView` as the case page lays it out: each proving row once, with its source file and line
+    in one last column (the view's own 来源文件/行号 columns, for the terminal, are left out)."""
+
+    view: evidence.EvidenceView
+    tables: tuple[ShownTable, ...]
+
+    def header_lines(self) -> list[str]:
+        return self.view.header_lines()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.view.notes
+
+
+SOURCE_HEADERS = (evidence.SOURCE_FILE_HEADER, evidence.SOURCE_LINE_HEADER)
+
+
+def shown_evidence(view: evidence.EvidenceView) -> ShownEvidence:
+    tables = []
+    for t in view.tables:
+        keep = [i for i, c in enumerate(t.columns) if c.header not in SOURCE_HEADERS]
+        records = tuple(
+            ShownRow(tuple(r.cells[i] for i in keep), tuple(f"{s.file}:{s.line}" for s in r.sources)) for r in t.records
+        )
+        tables.append(ShownTable(t.title, tuple(t.columns[i] for i in keep), records))
+    return ShownEvidence(view, tuple(tables))
+
+
+@dataclass(frozen=True)
 class Evidence:
-    view: evidence.EvidenceView | None
+    view: ShownEvidence | None
     unavailable: str | None
 
 
@@ -189,7 +262,7 @@ def evidence_of(db: Path, memory_limit: str, suspect_id: str, reveal: bool) -> E
         return Evidence(None, "证据不可用：没有数据库 evidence unavailable: no published database")
     try:
         with reader(db, memory_limit=memory_limit) as duck:
-            return Evidence(evidence.evidence_view(duck, suspect_id, reveal=reveal), None)
+            return Evidence(shown_evidence(evidence.evidence_view(duck, suspect_id, reveal=reveal)), None)
     except WarehouseBusy:
         return Evidence(None, "证据暂不可用：数据库正被占用 evidence unavailable: the database is busy")
     except (duckdb.Error, evidence.EvidenceNotFound, FileNotFoundError) as err:

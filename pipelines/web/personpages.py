@@ -25,11 +25,18 @@ from pipelines.present.labels import case_status_label, code_label, rule_label
 from pipelines.present.masking import is_citizen_id, mask_account, mask_id, mask_text
 from pipelines.present.money import fmt_money
 from pipelines.warehouse.session import WarehouseBusy, reader
+from schemas.datasets import BY_NAME, DATASETS
 from schemas.divisions import region_label
 
 TIMELINE_LEFT = 230  # the labels' width in the SVG
 TIMELINE_WIDTH = 520  # the time axis
 ROW_HEIGHT = 26
+# The datasets holding a person (a citizen ID `person_id`), in contract order, and those of them with a region:
+# what `evidence.person_summary` counts and lists.
+PERSON_DATASETS = [d.name for d in DATASETS if any(c.name == "person_id" and c.kind == "id" for c in d.columns)]
+REGION_DATASETS = [
+    n for n in PERSON_DATASETS if any(c.name == "region_code" and c.kind == "region" for c in BY_NAME[n].columns)
+]
 
 
 def normalised_id(text: str | None) -> str:
@@ -40,12 +47,10 @@ def normalised_id(text: str | None) -> str:
 
 def person_of_case(con: sqlite3.Connection, member: staff_register.Staff, suspect_id: str, today: dt.date) -> str:
     """The person of a case the staff member may see ('' if none): its person_id, or a personal subject."""
-    frame = reg.cases_frame(con, today, suspect_id)
-    if frame.is_empty():
+    found = reg.case_rows(con, today, "suspect_id = :suspect_id", {"suspect_id": suspect_id})
+    if not found or not casework.may_see(member, found[0]):
         return ""
-    case = frame.row(0, named=True)
-    if not casework.may_see(member, case):
-        return ""
+    case = found[0]
     if case["person_id"]:
         return str(case["person_id"])
     subject = str(case["subject_id"] or "")
@@ -60,8 +65,11 @@ class Findings:
 
 def findings_of(con: sqlite3.Connection, member: staff_register.Staff, person_id: str, today: dt.date) -> Findings:
     """Every case on the person (as person or subject) that the staff member may see, across rules."""
-    every = casework.filter_cases(reg.cases_frame(con, today), casework.CaseFilter(person=person_id))
-    seen = casework.visible_to(every, member).sort(["rule", "suspect_id"])
+    about = casework.CaseFilter(person=person_id)
+    where, params = casework.case_conditions(about)
+    any_at_all = reg.count_cases(con, today, where, params) > 0
+    where, params = casework.case_conditions(about, member)
+    seen = reg.case_rows(con, today, where, params, "rule, suspect_id")
     rows = [
         {
             "suspect_id": case["suspect_id"],
@@ -72,9 +80,9 @@ def findings_of(con: sqlite3.Connection, member: staff_register.Staff, person_id
             "overdue": bool(case["overdue"]),
             "summary": mask_text(str(case["summary"])) if case["summary"] else "",
         }
-        for case in seen.iter_rows(named=True)
+        for case in seen
     ]
-    return Findings(rows, not every.is_empty())
+    return Findings(rows, any_at_all)
 
 
 # ---- the published data -------------------------------------------------------------------------------------
@@ -164,9 +172,76 @@ def timeline(spells: list[dict[str, object]], deaths: list[dict[str, object]], t
     return out
 
 
+def _newest_first(spells: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The spells latest start first (no start last), then the larger enrollment_id: `person_summary`'s order."""
+    by_id = sorted(spells, key=lambda s: (s["enrollment_id"] is None, s["enrollment_id"] or ""), reverse=True)
+    by_id = [s for s in by_id if s["enrollment_id"] is not None] + [s for s in by_id if s["enrollment_id"] is None]
+    return sorted(
+        by_id,
+        key=lambda s: (s["start_date"] is None, -s["start_date"].toordinal() if s["start_date"] is not None else 0),  # type: ignore[attr-defined]
+    )
+
+
+def _noticed_name(duck: duckdb.DuckDBPyConnection, person_id: str) -> evidence.PersonName | None:
+    """The name of a person no enrollment row names, from the notices as `evidence._names` reads them (the same
+    queries, without asking enrollment again: the page's spells have just said it names nobody)."""
+    for dataset, order in evidence._NOTICES:  # identifiers from the fixed spec
+        row = duck.execute(
+            f'SELECT arg_min(name, {order}) FROM "{dataset}" WHERE person_id = ? AND name IS NOT NULL',
+            [person_id],
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            return evidence.PersonName(row[0], dataset)
+    return None
+
+
+def summary_of(
+    duck: duckdb.DuckDBPyConnection,
+    person_id: str,
+    counts: dict[str, int],
+    regions: dict[str, list[str]],
+    spells: list[dict[str, object]],
+) -> dict:
+    """`evidence.person_summary` of the person, from the rows the page has read already (`counts` and `regions`
+    by dataset, the enrollment `spells`): what the page has not read (another dataset's count, regions or the
+    name on a notice) is asked for here, so the header costs no second scan of the large tables. The same dict,
+    key for key (tests/web/test_queue_and_person_reads.py holds them equal)."""
+    newest = _newest_first(spells)
+    names = list(dict.fromkeys(str(s["name"]) for s in newest if s["name"]))
+    region_codes = list(dict.fromkeys(str(s["region_code"]) for s in newest if s["region_code"]))
+    for dataset in REGION_DATASETS:
+        if dataset == "enrollment":
+            continue
+        found = regions.get(dataset)
+        if found is None:  # identifiers from the fixed spec
+            rows = duck.execute(
+                f'SELECT DISTINCT region_code FROM "{dataset}" WHERE person_id = ? ORDER BY region_code', [person_id]
+            ).fetchall()
+            found = [r for (r,) in rows if r]
+        region_codes += [r for r in found if r not in region_codes]
+    datasets = []
+    for dataset in PERSON_DATASETS:
+        rows = counts.get(dataset)
+        if rows is None:
+            (rows,) = duck.execute(f'SELECT count(*) FROM "{dataset}" WHERE person_id = ?', [person_id]).fetchone()
+        if rows:
+            datasets.append({"dataset": dataset, "zh": BY_NAME[dataset].zh, "rows": int(rows)})
+    other = None if names else _noticed_name(duck, person_id)
+    return {
+        "person_id": mask_id(person_id),
+        "name": names[0] if names else (other.name if other else None),
+        "name_source": "enrollment" if names else (other.dataset if other else None),
+        "names": names,
+        "region_codes": region_codes,
+        "regions": [region_label(r) for r in region_codes],
+        "datasets": datasets,
+    }
+
+
 def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> Picture:
-    """The person's rows in the published file, masked (ID, accounts); names as recorded."""
-    summary = evidence.person_summary(duck, person_id)
+    """The person's rows in the published file, masked (ID, accounts); names as recorded. Each large table is
+    read once for the person (the payments twice: theirs, then who else was paid into their accounts); the
+    header (`summary_of`) is made from the same rows."""
     spells = _rows(
         duck,
         "SELECT enrollment_id, name, region_code, scheme, employer_id, start_date, end_date, source_file,"
@@ -188,15 +263,26 @@ def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> 
         d["source_label"] = code_label("death_source", d["source"])  # type: ignore[arg-type]
         d["where"] = _source(d)
 
+    # the person's payments, once: by month and benefit type, by account, their regions and count
     paid = duck.execute(
-        "SELECT period, benefit_type, sum(amount) FROM benefit_payments WHERE person_id = ?"
-        " GROUP BY period, benefit_type ORDER BY period, benefit_type",
+        "SELECT period, benefit_type, bank_account, region_code, count(*), sum(amount) FROM benefit_payments"
+        " WHERE person_id = ? GROUP BY ALL",
         [person_id],
     ).fetchall()
-    types = sorted({t for _, t, _ in paid})
     by_month: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for period, benefit, amount in paid:
-        by_month[period][benefit] = Decimal(str(amount))
+    mine: dict[object, dict[str, object]] = {}
+    for period, benefit, account, _, n, amount in paid:
+        value = Decimal(str(amount)) if amount is not None else None
+        if value is not None or benefit not in by_month[period]:
+            by_month[period][benefit] = by_month[period].get(benefit, Decimal(0)) + (value or Decimal(0))
+        a = mine.setdefault(account, {"payments": 0, "amount": None, "first": None, "last": None})
+        a["payments"] = int(a["payments"]) + int(n)  # type: ignore[call-overload]
+        if value is not None:
+            a["amount"] = (a["amount"] or Decimal(0)) + value  # type: ignore[operator]
+        if period is not None:
+            a["first"] = period if a["first"] is None or period < a["first"] else a["first"]  # type: ignore[operator]
+            a["last"] = period if a["last"] is None or period > a["last"] else a["last"]  # type: ignore[operator]
+    types = sorted({t for _, t, _, _, _, _ in paid})
     months = [
         {
             "period": period,
@@ -224,19 +310,47 @@ def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> 
     )
     for p in payroll:
         p["wage"], p["where"] = _money(p["wage_income"]), _source(p)
-    accounts = _rows(
-        duck,
-        "WITH mine AS (SELECT bank_account, count(*) AS payments, sum(amount) AS amount, min(period) AS first,"
-        " max(period) AS last FROM benefit_payments WHERE person_id = ? GROUP BY bank_account)"
-        " SELECT m.*, (SELECT count(DISTINCT b.person_id) FROM benefit_payments AS b"
-        " WHERE b.bank_account = m.bank_account) - 1 AS others FROM mine AS m ORDER BY m.first, m.bank_account",
-        person_id,
+
+    # who else was paid into the person's accounts: one scan for all of them (an account with no number: none)
+    numbered = sorted(str(a) for a in mine if a is not None)
+    persons = dict(
+        duck.execute(
+            "SELECT bank_account, count(DISTINCT person_id) FROM benefit_payments"
+            " WHERE bank_account IN (SELECT unnest(?::VARCHAR[])) GROUP BY bank_account",
+            [numbered],
+        ).fetchall()
+        if numbered
+        else []
     )
-    for a in accounts:
-        a["masked"] = mask_account(str(a["bank_account"]))
-        a["total"] = _money(a["amount"])  # bank_account stays for a recorded reveal; the template shows "masked"
+    accounts = []
+    for account, a in sorted(
+        mine.items(), key=lambda m: (m[1]["first"] is None, m[1]["first"] or "", m[0] is None, m[0] or "")
+    ):
+        accounts.append(
+            {
+                "bank_account": account,  # shown only on a recorded reveal (the template); else `masked`
+                "payments": a["payments"],
+                "amount": a["amount"],
+                "first": a["first"],
+                "last": a["last"],
+                "others": max(int(persons.get(account, 0)) - 1, 0),
+                "masked": mask_account(str(account)),
+                "total": _money(a["amount"]),
+            }
+        )
+    counts = {
+        "enrollment": len(spells),
+        "benefit_payments": sum(int(n) for *_, n, _ in paid),
+        "medical_claims": len(claims),
+        "payroll_withholding": len(payroll),
+        "death_records": len(deaths),
+    }
+    regions = {
+        "benefit_payments": sorted({str(r) for _, _, _, r, _, _ in paid if r}),
+        "medical_claims": sorted({str(c["region_code"]) for c in claims if c["region_code"]}),
+    }
     return Picture(
-        summary=summary,
+        summary=summary_of(duck, person_id, counts, regions, spells),
         spells=spells,
         timeline=timeline(spells, deaths, today),
         benefit_types=[code_label("benefit_type", t) for t in types],
