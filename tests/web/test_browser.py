@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 import fastexcel
-import httpx
 import pytest
 
 from pipelines.cases import register as reg
@@ -35,6 +33,7 @@ from pipelines.present.money import fmt_money
 from pipelines.web import trail
 from tests.sample_run import SAMPLES, sample_database
 from tests.web.browser import Browser, chromium
+from tests.web.serving import free_port, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +75,6 @@ def open_deceased_paid_case(register: Path) -> tuple[str, str, Decimal]:
     return row[0], row[1], Decimal(row[2])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def workbench(db: Path, log: Path) -> Iterator[str]:
     """`fundwatch web` on a free loopback port until the block ends (Ctrl-C, as a person stops it); its log."""
@@ -96,15 +89,7 @@ def workbench(db: Path, log: Path) -> Iterator[str]:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/login", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert server.poll() is None, log.read_text()
-                    assert time.monotonic() < deadline, "the workbench did not start: " + log.read_text()
-                    time.sleep(0.2)
+            wait_until_serving(server, base, log.read_text)
             yield base
         finally:
             server.send_signal(signal.SIGINT)

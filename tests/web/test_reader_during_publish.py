@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pipelines.cases import register as reg
 from pipelines.cases.staff import os_user
 from pipelines.warehouse.session import STORAGE_VERSION, catalog_name, connect, reader, storage_version
 from tests.sample_run import ROOT, SAMPLES, sample_database
+from tests.web.serving import free_port, wait_until_serving
 
 LATER = "2026-12-04"  # a week after the sample's as-of (tests/sample_run.py): detection cannot carry forward
 PASSWORD = "a long chief password"
@@ -91,12 +91,6 @@ def _stop(process: subprocess.Popen, sig: int) -> None:
 def _tail(out: IO[str]) -> str:
     out.seek(0)
     return out.read()[-4000:]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_run(db: Path, out: IO[str]) -> subprocess.Popen:
@@ -255,7 +249,7 @@ def test_pages_keep_answering_while_a_nightly_run_publishes(published, tmp_path)
             "SELECT suspect_id FROM cases WHERE rule = 'DECEASED_PAID' AND person_id IS NOT NULL ORDER BY suspect_id"
         ).fetchone()[0]
     runs_before = _runs(db)
-    port = _free_port()
+    port = free_port()
     server_out = tempfile.TemporaryFile("w+", dir=tmp_path)
     run_out = tempfile.TemporaryFile("w+", dir=tmp_path)
     server = _start(
@@ -266,15 +260,7 @@ def test_pages_keep_answering_while_a_nightly_run_publishes(published, tmp_path)
     answers: list[Answer] = []
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, _tail(server_out)
-                assert time.monotonic() < deadline, "the server did not start: " + _tail(server_out)
-                time.sleep(0.2)
+        wait_until_serving(server, base, lambda: _tail(server_out))
         chief = Official(base, "C01", sid)
         answers += chief.round(run_alive=False)  # before the run
         auditor = Alongside(Official(base, "AUD", sid), lambda: run is not None and run.poll() is None)

@@ -7,7 +7,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pipelines.cases.staff import os_user
 from pipelines.web import accounts
 from tests.cases.staffing import STAFF, staff_up
 from tests.web.conftest import DEAD, make_world
+from tests.web.serving import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -66,17 +66,11 @@ def test_only_an_admin_sets_passwords(tmp_path, monkeypatch, capsys):
     assert code == 6 and "only an admin" in out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_fundwatch_web_serves_the_login_and_a_case_page_for_real(tmp_path, published):
     world = make_world(tmp_path, published)
     sid = world.sid("DECEASED_PAID")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines", "web", "--db", str(world.db), "--port", str(port)],
         cwd=ROOT,
@@ -87,15 +81,7 @@ def test_fundwatch_web_serves_the_login_and_a_case_page_for_real(tmp_path, publi
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+        wait_until_serving(server, base, lambda: server.stderr.read() if server.stderr else "")
         secret = world.db.with_suffix(".web-secret")
         assert secret.is_file() and secret.stat().st_mode & 0o777 == 0o600
         with httpx.Client(base_url=base, follow_redirects=False) as client:
