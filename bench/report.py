@@ -171,5 +171,10 @@ def render_markdown(results: dict) -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from bench.run import render  # the run's tables and the workbench's pages, as `make bench` writes them
+
     data = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
-    (ROOT / "bench" / "results.md").write_text(render_markdown(data), encoding="utf-8")
+    (ROOT / "bench" / "results.md").write_text(render(data), encoding="utf-8")

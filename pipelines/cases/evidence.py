@@ -490,13 +490,22 @@ def _locate(
     condition = " AND ".join(f'"{k}" = ?' for k in source.key)
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
-        where = " OR ".join(f"({condition})" for _ in chunk)
         # identifiers come from the fixed dataset spec; values are bound parameters
-        result = duck.execute(
-            f'SELECT {select}, source_file, source_line FROM "{spec.name}" WHERE {where} '
-            "ORDER BY source_file, source_line",
-            [v for key in chunk for v in key],
-        )
+        if len(source.key) == 1:
+            # One key column: a semi join on the list of keys (a hash join, one scan) instead of a chain of ORs
+            # (a filter evaluated per key per row: 0.2-0.9 s on a 2.7M-row table of a 1M-person file).
+            result = duck.execute(
+                f'SELECT {select}, source_file, source_line FROM "{spec.name}" AS t SEMI JOIN {_WANTED} '
+                f'ON t."{source.key[0]}" = w.k ORDER BY source_file, source_line',
+                [[key[0] for key in chunk]],
+            )
+        else:
+            where = " OR ".join(f"({condition})" for _ in chunk)
+            result = duck.execute(
+                f'SELECT {select}, source_file, source_line FROM "{spec.name}" WHERE {where} '
+                "ORDER BY source_file, source_line",
+                [v for key in chunk for v in key],
+            )
         names = [d[0] for d in result.description]
         candidates += [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
@@ -547,6 +556,11 @@ class PersonName:
         return self.name if self.dataset == "enrollment" else f"{self.name}（据{BY_NAME[self.dataset].zh}）"
 
 
+# The list of wanted keys (one bound parameter) as a relation to semi-join on: a hash join, one scan of the table,
+# where `list_contains(?, col)` or a chain of ORs evaluates the list for every row.
+_WANTED = "(SELECT unnest(?::VARCHAR[]) AS k) AS w"
+
+
 def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[str, PersonName]:
     """person_id -> the name of their latest enrollment spell (latest start, then the larger enrollment_id);
     for a person never enrolled, the name on their earliest notice (a death notice) where one carries it."""
@@ -554,8 +568,8 @@ def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[s
     if not wanted:
         return {}
     rows = duck.execute(
-        "SELECT person_id, arg_max(name, (start_date, enrollment_id)) FROM enrollment "
-        "WHERE list_contains(?, person_id) AND name IS NOT NULL GROUP BY person_id",
+        "SELECT person_id, arg_max(name, (start_date, enrollment_id)) FROM enrollment AS t "
+        f"SEMI JOIN {_WANTED} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id",
         [wanted],
     ).fetchall()
     found = {person: PersonName(name, "enrollment") for person, name in rows}
@@ -564,8 +578,8 @@ def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[s
         if not missing:
             break
         rows = duck.execute(
-            f'SELECT person_id, arg_min(name, {order}) FROM "{dataset}" '
-            "WHERE list_contains(?, person_id) AND name IS NOT NULL GROUP BY person_id",
+            f'SELECT person_id, arg_min(name, {order}) FROM "{dataset}" AS t '
+            f"SEMI JOIN {_WANTED} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id",
             [missing],
         ).fetchall()
         found |= {person: PersonName(name, dataset) for person, name in rows}

@@ -305,7 +305,7 @@ def create_app(config: WebConfig) -> FastAPI:
                 "case": case,
                 "facts": casepages.facts(case, reveal),
                 "money": casework.money_lines(case),
-                "events": casepages.timeline(con, suspect_id, reveal),
+                "events": casepages.timeline(con, suspect_id, reveal, config.timezone),
                 "actions": actions,
                 "action_zh": casepages.ACTION_FORM_ZH,
                 "assignees": casepages.assignees(con, case) if "assign" in actions else [],
@@ -519,7 +519,7 @@ def create_app(config: WebConfig) -> FastAPI:
             if con.execute("SELECT 1 FROM cases WHERE suspect_id = ?", [suspect_id]).fetchone() is None:
                 raise NotFound(f"没有这个案件 no such case: {mask_text(suspect_id)}")
             found = trail.trail_of(con, [suspect_id])
-            events = casepages.timeline(con, suspect_id, False)
+            events = casepages.timeline(con, suspect_id, False, config.timezone)
         context = {"what": f"案件 case {suspect_id}", "trail": found, "events": events, "suspect_id": suspect_id}
         return page(request, "audit_of.html", context)
 

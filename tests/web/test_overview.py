@@ -131,3 +131,25 @@ def test_on_a_sample_run_the_overview_shows_the_latest_run_the_trend_and_the_mis
     for (dataset,) in missing:
         assert dataset in latest
     assert kpi(html, "涉及金额 at risk") == fmt_money(expected_at_risk(config.register, db))
+
+
+def test_the_published_part_is_read_once_per_published_file(world, tmp_path):
+    from pipelines.web import overviewpages
+
+    first = overviewpages.read_published(world.db, "256MB")
+    assert overviewpages.read_published(world.db, "256MB") is first  # the same file: not read again
+    swapped = tmp_path / "next.duckdb"
+    shutil.copy(world.db, swapped)
+    con = duckdb.connect(str(swapped))
+    try:
+        con.execute("DELETE FROM runs")
+        con.execute(
+            "INSERT INTO runs (run_id, as_of, status, started_at) VALUES ('R9', DATE '2026-01-14', 'succeeded', now())"
+        )
+    finally:
+        con.close()
+    swapped.replace(world.db)  # what a run's publication does: a new file renamed over the old one
+    after = overviewpages.read_published(world.db, "256MB")
+    assert after is not first and [r["run_id"] for r in after.runs] == ["R9"]
+    html = world.login(ROLES["chief"]).get("/overview").text
+    assert "R9" in html.split("最近运行 latest run")[1]
