@@ -126,3 +126,18 @@ def test_the_timeline_follows_the_configured_zone(world: World):
         default = casepages.timeline(con, sid, False)
     assert tokyo[0]["at"].endswith("+09:00") and default[0]["at"].endswith("+08:00")
     assert casepages.shown_at(stored, ZoneInfo("Asia/Tokyo")) == tokyo[0]["at"]
+
+
+def test_the_assign_form_never_preselects_someone_else(world):
+    import re
+
+    sid = world.sid("DECEASED_PAID")
+    chief = world.login("chief")
+    page = chief.get(f"/case/{sid}").text
+    form = page.split('action="/case/' + sid + '/act/assign"')[1].split("</form>")[0]
+    assert re.search(r'<option value="" selected disabled>', form)  # nobody chosen for an unassigned case
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert chief.post(f"/case/{sid}/act/assign", data={"csrf": token, "assignee": "V01"}).status_code == 303
+    form = chief.get(f"/case/{sid}").text.split('action="/case/' + sid + '/act/assign"')[1].split("</form>")[0]
+    assert re.search(r'<option value="V01" selected>', form)  # re-assigning starts from the current assignee
+    assert '<option value="" selected disabled>' not in form
