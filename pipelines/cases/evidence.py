@@ -573,8 +573,14 @@ def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[s
         [wanted],
     ).fetchall()
     found = {person: PersonName(name, "enrollment") for person, name in rows}
+    return found | _notice_names(duck, [p for p in wanted if p not in found])
+
+
+def _notice_names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[str, PersonName]:
+    """person_id -> the name on their earliest notice (a death notice), for persons no enrollment row names."""
+    found: dict[str, PersonName] = {}
     for dataset, order in _NOTICES:
-        missing = [p for p in wanted if p not in found]
+        missing = [p for p in person_ids if p not in found]
         if not missing:
             break
         rows = duck.execute(
@@ -591,47 +597,60 @@ def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[s
 _NOTICES = (("death_records", "(death_date, source)"),)
 
 
-def _person_datasets() -> list[str]:
-    """The datasets holding a citizen ID column `person_id`, in contract order."""
-    return [d.name for d in DATASETS if any(c.name == "person_id" and c.kind == "id" for c in d.columns)]
+# The datasets holding a citizen ID `person_id`, in contract order, and those of them with a region.
+PERSON_DATASETS = [d.name for d in DATASETS if any(c.name == "person_id" and c.kind == "id" for c in d.columns)]
+REGION_DATASETS = [
+    n for n in PERSON_DATASETS if any(c.name == "region_code" and c.kind == "region" for c in BY_NAME[n].columns)
+]
 
 
-def _region_datasets() -> list[str]:
-    return [
-        name
-        for name in _person_datasets()
-        if any(c.name == "region_code" and c.kind == "region" for c in BY_NAME[name].columns)
-    ]
-
-
-def person_summary(duck: duckdb.DuckDBPyConnection, person_id: str, *, reveal: bool = False) -> dict:
-    """Everything about one person in brief, for the header of `case list --person`.
+def person_summary(
+    duck: duckdb.DuckDBPyConnection,
+    person_id: str,
+    *,
+    reveal: bool = False,
+    spells: Sequence[tuple[str | None, str | None]] | None = None,
+    counts: Mapping[str, int] | None = None,
+    regions: Mapping[str, Sequence[str]] | None = None,
+) -> dict:
+    """Everything about one person in brief, for the header of `case list --person` and the person page.
 
     Returns {"person_id": shown (masked unless reveal), "name": latest enrollment name (never enrolled: the
     name on a death notice) or None, "name_source": the dataset of that name, "names": every enrollment name,
     latest first, "regions": ['330102 杭州市上城区', …] (enrollment first,
     then payments and claims), "datasets": [{"dataset", "zh", "rows"}, …] (only those holding the person)}.
+
+    A caller that has read the person's rows already passes them, and they are not asked again: `spells`, the
+    (name, region_code) of their enrollment rows latest start first (no start last), then the larger
+    enrollment_id; `counts` (rows) and `regions` (distinct codes, sorted) by dataset.
     """
-    spells = duck.execute(
-        "SELECT name, region_code FROM enrollment WHERE person_id = ? "
-        "ORDER BY start_date DESC NULLS LAST, enrollment_id DESC",
-        [person_id],
-    ).fetchall()
+    if spells is None:
+        spells = duck.execute(
+            "SELECT name, region_code FROM enrollment WHERE person_id = ? "
+            "ORDER BY start_date DESC NULLS LAST, enrollment_id DESC",
+            [person_id],
+        ).fetchall()
     names = list(dict.fromkeys(n for n, _ in spells if n))
     region_codes = list(dict.fromkeys(r for _, r in spells if r))
-    for dataset in _region_datasets():
+    for dataset in REGION_DATASETS:
         if dataset == "enrollment":
             continue
-        found = duck.execute(
-            f'SELECT DISTINCT region_code FROM "{dataset}" WHERE person_id = ? ORDER BY region_code', [person_id]
-        ).fetchall()
-        region_codes += [r for (r,) in found if r and r not in region_codes]
+        found = (regions or {}).get(dataset)
+        if found is None:  # identifiers from the fixed spec
+            rows = duck.execute(
+                f'SELECT DISTINCT region_code FROM "{dataset}" WHERE person_id = ? ORDER BY region_code', [person_id]
+            ).fetchall()
+            found = [r for (r,) in rows]
+        region_codes += [r for r in found if r and r not in region_codes]
     datasets = []
-    for dataset in _person_datasets():
-        (rows,) = duck.execute(f'SELECT count(*) FROM "{dataset}" WHERE person_id = ?', [person_id]).fetchone()
+    for dataset in PERSON_DATASETS:
+        rows = (counts or {}).get(dataset)
+        if rows is None:
+            (rows,) = duck.execute(f'SELECT count(*) FROM "{dataset}" WHERE person_id = ?', [person_id]).fetchone()
         if rows:
             datasets.append({"dataset": dataset, "zh": BY_NAME[dataset].zh, "rows": int(rows)})
-    other = None if names else _names(duck, [person_id]).get(person_id)
+    # no enrollment row names the person (the spells just said so): only the notices are asked
+    other = None if names else _notice_names(duck, [person_id]).get(person_id)
     return {
         "person_id": person_id if reveal else mask_id(person_id),
         "name": names[0] if names else (other.name if other else None),

@@ -25,18 +25,11 @@ from pipelines.present.labels import case_status_label, code_label, rule_label
 from pipelines.present.masking import is_citizen_id, mask_account, mask_id, mask_text
 from pipelines.present.money import fmt_money
 from pipelines.warehouse.session import WarehouseBusy, reader
-from schemas.datasets import BY_NAME, DATASETS
 from schemas.divisions import region_label
 
 TIMELINE_LEFT = 230  # the labels' width in the SVG
 TIMELINE_WIDTH = 520  # the time axis
 ROW_HEIGHT = 26
-# The datasets holding a person (a citizen ID `person_id`), in contract order, and those of them with a region:
-# what `evidence.person_summary` counts and lists.
-PERSON_DATASETS = [d.name for d in DATASETS if any(c.name == "person_id" and c.kind == "id" for c in d.columns)]
-REGION_DATASETS = [
-    n for n in PERSON_DATASETS if any(c.name == "region_code" and c.kind == "region" for c in BY_NAME[n].columns)
-]
 
 
 def normalised_id(text: str | None) -> str:
@@ -182,66 +175,10 @@ def _newest_first(spells: list[dict[str, object]]) -> list[dict[str, object]]:
     )
 
 
-def _noticed_name(duck: duckdb.DuckDBPyConnection, person_id: str) -> evidence.PersonName | None:
-    """The name of a person no enrollment row names, from the notices as `evidence._names` reads them (the same
-    queries, without asking enrollment again: the page's spells have just said it names nobody)."""
-    for dataset, order in evidence._NOTICES:  # identifiers from the fixed spec
-        row = duck.execute(
-            f'SELECT arg_min(name, {order}) FROM "{dataset}" WHERE person_id = ? AND name IS NOT NULL',
-            [person_id],
-        ).fetchone()
-        if row is not None and row[0] is not None:
-            return evidence.PersonName(row[0], dataset)
-    return None
-
-
-def summary_of(
-    duck: duckdb.DuckDBPyConnection,
-    person_id: str,
-    counts: dict[str, int],
-    regions: dict[str, list[str]],
-    spells: list[dict[str, object]],
-) -> dict:
-    """`evidence.person_summary` of the person, from the rows the page has read already (`counts` and `regions`
-    by dataset, the enrollment `spells`): what the page has not read (another dataset's count, regions or the
-    name on a notice) is asked for here, so the header costs no second scan of the large tables. The same dict,
-    key for key (tests/web/test_queue_and_person_reads.py holds them equal)."""
-    newest = _newest_first(spells)
-    names = list(dict.fromkeys(str(s["name"]) for s in newest if s["name"]))
-    region_codes = list(dict.fromkeys(str(s["region_code"]) for s in newest if s["region_code"]))
-    for dataset in REGION_DATASETS:
-        if dataset == "enrollment":
-            continue
-        found = regions.get(dataset)
-        if found is None:  # identifiers from the fixed spec
-            rows = duck.execute(
-                f'SELECT DISTINCT region_code FROM "{dataset}" WHERE person_id = ? ORDER BY region_code', [person_id]
-            ).fetchall()
-            found = [r for (r,) in rows if r]
-        region_codes += [r for r in found if r not in region_codes]
-    datasets = []
-    for dataset in PERSON_DATASETS:
-        rows = counts.get(dataset)
-        if rows is None:
-            (rows,) = duck.execute(f'SELECT count(*) FROM "{dataset}" WHERE person_id = ?', [person_id]).fetchone()
-        if rows:
-            datasets.append({"dataset": dataset, "zh": BY_NAME[dataset].zh, "rows": int(rows)})
-    other = None if names else _noticed_name(duck, person_id)
-    return {
-        "person_id": mask_id(person_id),
-        "name": names[0] if names else (other.name if other else None),
-        "name_source": "enrollment" if names else (other.dataset if other else None),
-        "names": names,
-        "region_codes": region_codes,
-        "regions": [region_label(r) for r in region_codes],
-        "datasets": datasets,
-    }
-
-
 def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> Picture:
     """The person's rows in the published file, masked (ID, accounts); names as recorded. Each large table is
     read once for the person (the payments twice: theirs, then who else was paid into their accounts); the
-    header (`summary_of`) is made from the same rows."""
+    header (`evidence.person_summary`) is made from the same rows."""
     spells = _rows(
         duck,
         "SELECT enrollment_id, name, region_code, scheme, employer_id, start_date, end_date, source_file,"
@@ -350,7 +287,13 @@ def picture(duck: duckdb.DuckDBPyConnection, person_id: str, today: dt.date) -> 
         "medical_claims": sorted({str(c["region_code"]) for c in claims if c["region_code"]}),
     }
     return Picture(
-        summary=summary_of(duck, person_id, counts, regions, spells),
+        summary=evidence.person_summary(
+            duck,
+            person_id,
+            spells=[(s["name"], s["region_code"]) for s in _newest_first(spells)],
+            counts=counts,
+            regions=regions,
+        ),
         spells=spells,
         timeline=timeline(spells, deaths, today),
         benefit_types=[code_label("benefit_type", t) for t in types],

@@ -7,9 +7,9 @@
   amounts in every form a Decimal takes;
 * the derived flags (逾期 overdue, report_overdue) come from SQL, `cases_frame` included: held against the
   Polars formula they replace;
-* the person page reads each large table once and makes its header from those rows (`personpages.summary_of`):
-  held equal to `evidence.person_summary`, and its accounts and months to the queries they replace, for every
-  person of the test world.
+* the person page reads each large table once and makes its header from those rows (`evidence.person_summary`
+  given the rows read): held equal to `evidence.person_summary` asking for itself, and its accounts and months
+  to the queries they replace, for every person of the test world.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def test_the_person_page_reads_each_table_once_and_shows_what_it_showed(publishe
         persons = sorted(
             {
                 p
-                for dataset in personpages.PERSON_DATASETS
+                for dataset in evidence.PERSON_DATASETS
                 for (p,) in duck.execute(
                     f'SELECT DISTINCT person_id FROM "{dataset}" WHERE person_id IS NOT NULL'
                 ).fetchall()
