@@ -84,6 +84,20 @@ def create_app(config: WebConfig) -> FastAPI:
                 session_ref=ref,
             )
 
+    def reveal(request: Request, session: Session, kind: str, accessed: str, target: str, reason: str) -> str | None:
+        """Record an unmasked view: the access log (`kind`, what was `accessed`), then the trail (`target`). The
+        register's refusal (no reason, an admin) is returned as the message to show, and recorded as refused."""
+        member = session.member
+        assert member is not None
+        try:
+            with reg.writer(config.register, create=False) as con:
+                reg.record_access(con, member, kind, accessed, reason, f"web:{remote(request)}")
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "reveal", target, "refused", str(err), session.ref)
+            return str(err)
+        record(request, member.staff_id, "reveal", target, "ok", reason, session.ref)
+        return None
+
     # ---- the request around every route ----------------------------------------------------------------
 
     @app.middleware("http")
@@ -339,13 +353,9 @@ def create_app(config: WebConfig) -> FastAPI:
         with reg.reader(config.register) as con:
             if not casepages.visible_case(con, member, suspect_id, config.today()):
                 raise NotFound(f"没有这个案件，或不在您的统筹区 no such case in your regions: {mask_text(suspect_id)}")
-        try:
-            with reg.writer(config.register, create=False) as con:
-                reg.record_access(con, member, "web_show_unmasked", suspect_id, reason, f"web:{remote(request)}")
-        except (reg.CaseError, staff_register.StaffError) as err:
-            record(request, member.staff_id, "reveal", suspect_id, "refused", str(err), session.ref)
-            return case_page(request, session, suspect_id, message=str(err), status=400)
-        record(request, member.staff_id, "reveal", suspect_id, "ok", reason, session.ref)
+        refused = reveal(request, session, "web_show_unmasked", suspect_id, suspect_id, reason)
+        if refused:
+            return case_page(request, session, suspect_id, message=refused, status=400)
         return case_page(request, session, suspect_id, reveal=True)
 
     @app.post("/case/{suspect_id}/act/{action}")
@@ -403,28 +413,21 @@ def create_app(config: WebConfig) -> FastAPI:
             record(request, member.staff_id, "person", target, outcome, None, session.ref)
             raise NotFound("没有此人，或其案件不在您的统筹区 no such person, or none of their cases is in your regions")
         reason = (form.get("reason") or "").strip()
-        reveal = form.get("reveal") == "1"
-        if reveal:
+        message = None
+        if form.get("reveal") == "1":
             # Shown unmasked only with a reason, recorded in the access log under the person's reference.
-            try:
-                with reg.writer(config.register, create=False) as con:
-                    ref = trail.person_ref(con, person_id)
-                    reg.record_access(con, member, "web_show_unmasked_person", ref, reason, f"web:{remote(request)}")
-            except (reg.CaseError, staff_register.StaffError) as err:
-                record(request, member.staff_id, "reveal", target, "refused", str(err), session.ref)
-                reveal, message = False, str(err)
-            else:
-                record(request, member.staff_id, "reveal", target, "ok", reason, session.ref)
-                message = None
+            with reg.reader(config.register) as con:
+                ref = trail.person_ref(con, person_id)
+            message = reveal(request, session, "web_show_unmasked_person", ref, target, reason)
         else:
             record(request, member.staff_id, "person", target, "ok", None, session.ref)
-            message = None
+        shown = form.get("reveal") == "1" and message is None
         context = {
             "found": found,
             "picture": read.picture if read else None,
             "unavailable": read.unavailable if read else None,
-            "masked_id": person_id if reveal else personpages.shown_id(person_id),
-            "reveal": reveal,
+            "masked_id": person_id if shown else personpages.shown_id(person_id),
+            "reveal": shown,
             "via_case": via_case,
             "message": message,
         }

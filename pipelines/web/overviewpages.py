@@ -32,11 +32,11 @@ from pipelines.present.masking import mask_text
 from pipelines.present.money import ZERO, fmt_money
 from pipelines.warehouse.runs import shown_time
 from pipelines.warehouse.session import WarehouseBusy, reader
+from pipelines.web.qualitypages import run_status_label
 from pipelines.web.reportpages import ChartView, chart_view, table_view
 from schemas.divisions import region_label
 
 TREND_RUNS = 12  # the last runs the trend shows
-RUN_STATUS_ZH = {"running": "运行中", "succeeded": "成功", "bad_input": "输入有误", "failed": "失败"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,6 @@ def _read_published(db: Path, memory_limit: str) -> Published:
             try:
                 runs = duck_rows(duck, "runs.sql", {})
                 pairs = duck_rows(duck, "ledger_bank_pairs.sql", {})
-                times = dict(duck.execute("SELECT run_id, finished_at FROM runs").fetchall())
                 missing, note = _missing(duck)
             finally:
                 duck.execute("COMMIT")
@@ -95,8 +94,6 @@ def _read_published(db: Path, memory_limit: str) -> Published:
     except duckdb.Error as err:
         said = mask_text(" ".join(str(err).split()))[:200]
         return Published([], [], [], f"运行数据不可用 run data unavailable: {said}", False)
-    for r in runs:
-        r["finished_at"] = times.get(r["run_id"])
     return Published(runs, pairs, missing, note)
 
 
@@ -169,7 +166,7 @@ def overview(
     )
     latest = dict(runs[-1]) if runs else None
     if latest is not None:
-        latest["status_label"] = f"{RUN_STATUS_ZH.get(str(latest['status']), '')} {latest['status']}".strip()
+        latest["status_label"] = run_status_label(latest["status"])
         latest["finished"] = shown_time(latest["finished_at"], zone) if latest["finished_at"] else "-"
     missing = [
         {**m, "at": shown_time(m["last_loaded_at"], zone) if m["last_loaded_at"] else "-"} for m in published.missing

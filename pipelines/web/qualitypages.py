@@ -24,6 +24,11 @@ REJECTED_SHOWN = 200
 RUN_STATUS_ZH = {"running": "运行中", "succeeded": "成功", "bad_input": "输入有误", "failed": "失败"}
 
 
+def run_status_label(status: object) -> str:
+    """A run's status as a page shows it: "输入有误 bad_input"."""
+    return f"{RUN_STATUS_ZH.get(str(status), '')} {status}".strip()
+
+
 @dataclass(frozen=True)
 class Quality:
     reasons: list[dict[str, object]]
@@ -83,7 +88,7 @@ def quality(duck: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> Quality:
     for r in runs:
         r["started"] = shown_time(r["started_at"], zone)
         r["finished"] = shown_time(r["finished_at"], zone)
-        r["status_label"] = f"{RUN_STATUS_ZH.get(str(r['status']), '')} {r['status']}".strip()
+        r["status_label"] = run_status_label(r["status"])
         r["error"] = mask_text(str(r["error"]))[:300] if r["error"] else ""
     quarantined = sum(int(r["rows_quarantined"]) for r in by_file)  # type: ignore[call-overload]
     return Quality(reasons, by_file, quarantined, rejected, missing, runs)

@@ -6,6 +6,7 @@ SELECT run_id, as_of, status,
        coalesce(files_rejected, 0) AS files_rejected,
        coalesce(rows_loaded, 0) AS rows_loaded,
        coalesce(rows_quarantined, 0) AS rows_quarantined,
-       coalesce(findings, 0) AS findings
+       coalesce(findings, 0) AS findings,
+       finished_at
 FROM runs
 ORDER BY as_of, started_at, run_id
