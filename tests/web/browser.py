@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,9 +108,9 @@ class Browser:
 
     def click_and_wait(self, element) -> None:
         """Click something that loads a new page (a link, a submit button) and wait for that page."""
-        old = self.find("html")
+        token = self._mark_page()
         element.click()
-        self._after_navigation(old)
+        self._after_navigation(token)
 
     def follow(self, link_text: str) -> None:
         from selenium.webdriver.common.by import By
@@ -139,10 +140,31 @@ class Browser:
                 field.clear()
                 field.send_keys(value)
 
-    def _after_navigation(self, old) -> None:
-        from selenium.webdriver.support import expected_conditions as ec
+    def _mark_page(self) -> str:
+        """Tag the current document so the next one can be told apart from it."""
+        token = uuid.uuid4().hex
+        self.driver.execute_script("window.__fundwatchPage = arguments[0];", token)
+        return token
 
-        self.wait.until(ec.staleness_of(old))
+    def _after_navigation(self, token: str) -> None:
+        """Wait until the tagged document is gone and a new one has loaded.
+
+        Selenium's staleness check asks the old element whether it is enabled; while Chromium is swapping
+        documents that question can fail with an inspector error ("Node with given id does not belong to the
+        document") instead of the stale-element error the check expects. A window variable set on the old
+        document is absent on the new one, and any error while asking means the swap is still under way.
+        """
+        from selenium.common.exceptions import WebDriverException
+
+        def new_document(driver) -> bool:
+            try:
+                return driver.execute_script(
+                    "return window.__fundwatchPage !== arguments[0] && document.readyState === 'complete';", token
+                )
+            except WebDriverException:
+                return False
+
+        self.wait.until(new_document)
         self._loaded()
 
     def _loaded(self) -> None:
