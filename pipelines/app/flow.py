@@ -32,6 +32,7 @@ from prefect import flow, get_run_logger, task
 
 from pipelines.app import progress
 from pipelines.app.settings import Settings
+from pipelines.cases import lookup
 from pipelines.cases import nightly as cases
 from pipelines.detect import findings as found
 from pipelines.detect.engine import run_rule
@@ -231,6 +232,10 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
             # is listed again in the summary, but was reported (and failed a night) when it arrived.
             status = "bad_input" if runs.bad_input(con, run_id) else "succeeded"
             create_views(con)
+            built = lookup.build(con)  # what a case page reads: the rows and names the findings name
+            get_run_logger().info(
+                "证据索引 evidence lookup: %d findings, %d rows", built.findings, sum(built.rows.values())
+            )
             phases.end()
             runs.finish_run(con, run_id, status, phases.seconds, key, skipped, finished_at=settings.now())
         crash_drill("before_publish", settings.crash_at)

@@ -12,7 +12,9 @@
   row is looked up in its dataset table by its key (payment_id, claim_id, … or the finding's subject) and
   matched on every value it carries; the table's `source_file` / `source_line` are the answer. A row
   delivered in two files shows both; a row no longer in force (corrected or withdrawn since the finding was
-  made) shows no source and the view says so in a note;
+  made) shows no source and the view says so in a note. A published file carries a copy of every row and name
+  the evidence of its findings names (`pipelines.cases.lookup`, ADR 0021), which is searched instead of the
+  whole datasets when present;
 * IDs and accounts masked by the one policy (`pipelines.present.masking`) unless `reveal=True` — the caller
   records the reveal; names are not identifiers and are shown in full.
 
@@ -286,22 +288,16 @@ def evidence_view(duck: duckdb.DuckDBPyConnection, suspect_id: str, *, reveal: b
 
     notes: list[str] = []
     rows = _parse_rows(case["evidence_rows"], notes)
-    grouped: dict[str, list[dict[str, str | None]]] = {}
-    sources: dict[str, Source] = {}
-    for row in rows:
-        source = _source_of(case["rule"], row)
-        if source is None:
-            notes.append(f"无法判断来源的证据行 an evidence row of unknown source: {_masked_json(row, reveal)}")
-            continue
-        grouped.setdefault(source.dataset, []).append(row)
-        sources[source.dataset] = source
+    grouped, sources, unrouted = _grouped(case, rows)
+    notes += [f"无法判断来源的证据行 an evidence row of unknown source: {_masked_json(r, reveal)}" for r in unrouted]
 
-    person_ids = [case["person_id"]] if case["person_id"] else []
-    person_ids += [r["person_id"] for group in grouped.values() for r in group if r.get("person_id")]
-    names_of = _names(duck, person_ids)
+    # The published file's lookup holds every row and name the evidence of its findings names (built at
+    # publication, pipelines.cases.lookup); a file published without one is searched whole.
+    within = LOOKUP_SCHEMA if has_lookup(duck) else None
+    names_of = _names(duck, _persons(case, grouped), within=within)
     tables = []
     for dataset in sorted(grouped, key=DATASET_ORDER.__getitem__):
-        table, missing = _table(duck, sources[dataset], grouped[dataset], case, names_of, reveal)
+        table, missing = _table(duck, sources[dataset], grouped[dataset], case, names_of, reveal, within)
         tables.append(table)
         if missing:
             notes.append(
@@ -331,6 +327,50 @@ def evidence_view(duck: duckdb.DuckDBPyConnection, suspect_id: str, *, reveal: b
         notes=tuple(notes),
         revealed=reveal,
     )
+
+
+Row = dict[str, str | None]
+
+
+def _grouped(case: Mapping[str, object], rows: list[Row]) -> tuple[dict[str, list[Row]], dict[str, Source], list[Row]]:
+    """A finding's evidence rows by source dataset, the source of each dataset, and the rows of no known source."""
+    grouped: dict[str, list[Row]] = {}
+    sources: dict[str, Source] = {}
+    unrouted: list[Row] = []
+    for row in rows:
+        source = _source_of(str(case["rule"]), row)
+        if source is None:
+            unrouted.append(row)
+            continue
+        grouped.setdefault(source.dataset, []).append(row)
+        sources[source.dataset] = source
+    return grouped, sources, unrouted
+
+
+def _persons(case: Mapping[str, object], grouped: Mapping[str, list[Row]]) -> list[str]:
+    """The persons a finding names: its own, then those of its evidence rows."""
+    person_ids = [str(case["person_id"])] if case["person_id"] else []
+    return person_ids + [str(r["person_id"]) for group in grouped.values() for r in group if r.get("person_id")]
+
+
+def lookup_keys(
+    case: Mapping[str, object],
+) -> tuple[list[tuple[str, tuple[str, ...], tuple[str, ...]]], list[str]]:
+    """What `evidence_view` looks up for a finding (a `suspects` row as a mapping, with rule, subject_id,
+    person_id and evidence_rows): the (dataset, key columns, key values) of each evidence row whose key is
+    complete, and the persons whose names it shows. Evidence that is not valid JSON names nothing."""
+    text = case["evidence_rows"]
+    grouped, sources, _ = _grouped(case, _parse_rows(text if isinstance(text, str) else None, []))
+    keys: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for dataset, rows in grouped.items():
+        source = sources[dataset]
+        context = _context(source, case)
+        for row in rows:
+            want = _expected(source, row, context)
+            key = tuple(str(want[k]) for k in source.key if want.get(k))
+            if len(key) == len(source.key):
+                keys.append((dataset, source.key, key))
+    return keys, _persons(case, grouped)
 
 
 def _parse_rows(text: str | None, notes: list[str]) -> list[dict[str, str | None]]:
@@ -365,6 +405,7 @@ def _table(
     case: Mapping[str, object],
     names_of: Mapping[str, PersonName],
     reveal: bool,
+    within: str | None = None,
 ) -> tuple[EvidenceTable, int]:
     """The table of one dataset's rows, and how many of them no row in force matches."""
     spec = BY_NAME[source.dataset]
@@ -377,7 +418,7 @@ def _table(
     fields = [f for f in fields if _column_of(source, f) is not None or any(r.get(f) is not None for r in rows)]
 
     expected = [_expected(source, row, context) for row in rows]
-    located = _locate(duck, source, expected)
+    located = _locate(duck, source, expected, within)
 
     # the name of each person beside their ID, where the rows name persons
     named = any(r.get(f) for r in rows for f in fields if source.renamed.get(f, f) == "person_id")
@@ -475,9 +516,13 @@ def _expected(source: Source, row: Mapping[str, str | None], context: Mapping[st
 
 
 def _locate(
-    duck: duckdb.DuckDBPyConnection, source: Source, expected: Sequence[Mapping[str, str | None]]
+    duck: duckdb.DuckDBPyConnection,
+    source: Source,
+    expected: Sequence[Mapping[str, str | None]],
+    within: str | None = None,
 ) -> list[tuple[SourceRef, ...]]:
-    """For each expected row, the file and line of the rows in force that hold every value it names.
+    """For each expected row, the file and line of the rows in force that hold every value it names (searched
+    in the dataset's table, or in its copy in the lookup schema `within`, which holds every row a finding names).
 
     Rows identical in every named value (one row delivered in two files) share their matches: the n-th of
     them takes the n-th location, the last also any locations left over, so that no copy goes unseen.
@@ -488,6 +533,7 @@ def _locate(
     candidates: list[dict] = []
     select = ", ".join(f'"{c.name}"' for c in spec.columns)
     condition = " AND ".join(f'"{k}" = ?' for k in source.key)
+    table = _qualified(spec.name, within)
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
         # identifiers come from the fixed dataset spec; values are bound parameters
@@ -495,14 +541,14 @@ def _locate(
             # One key column: a semi join on the list of keys (a hash join, one scan) instead of a chain of ORs
             # (a filter evaluated per key per row: 0.2-0.9 s on a 2.7M-row table of a 1M-person file).
             result = duck.execute(
-                f'SELECT {select}, source_file, source_line FROM "{spec.name}" AS t SEMI JOIN {_WANTED} '
+                f"SELECT {select}, source_file, source_line FROM {table} AS t SEMI JOIN {_WANTED} "
                 f'ON t."{source.key[0]}" = w.k ORDER BY source_file, source_line',
                 [[key[0] for key in chunk]],
             )
         else:
             where = " OR ".join(f"({condition})" for _ in chunk)
             result = duck.execute(
-                f'SELECT {select}, source_file, source_line FROM "{spec.name}" WHERE {where} '
+                f"SELECT {select}, source_file, source_line FROM {table} WHERE {where} "
                 "ORDER BY source_file, source_line",
                 [v for key in chunk for v in key],
             )
@@ -556,22 +602,51 @@ class PersonName:
         return self.name if self.dataset == "enrollment" else f"{self.name}（据{BY_NAME[self.dataset].zh}）"
 
 
+# The published file's evidence lookup (built at every publication by pipelines.cases.lookup): for every finding
+# of `suspects`, a copy of each dataset's rows its evidence names (same columns) and the names of the persons it
+# names, small tables sorted by key, so that a case page reads a few blocks instead of scanning a dataset.
+LOOKUP_SCHEMA = "evidence_lookup"
+LOOKUP_NAMES = "person_names"
+
+
+def has_lookup(duck: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connected file carries the evidence lookup (files published before it did not)."""
+    found = duck.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name = ?",
+        [LOOKUP_SCHEMA, LOOKUP_NAMES],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _qualified(table: str, schema: str | None) -> str:
+    """A table of the fixed spec, in `schema` or the default one (identifiers, never data)."""
+    return f'"{table}"' if schema is None else f'"{schema}"."{table}"'
+
+
 # The list of wanted keys (one bound parameter) as a relation to semi-join on: a hash join, one scan of the table,
 # where `list_contains(?, col)` or a chain of ORs evaluates the list for every row.
 _WANTED = "(SELECT unnest(?::VARCHAR[]) AS k) AS w"
 
 
-def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[str, PersonName]:
+def _names(
+    duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str], *, within: str | None = None
+) -> dict[str, PersonName]:
     """person_id -> the name of their latest enrollment spell (latest start, then the larger enrollment_id);
-    for a person never enrolled, the name on their earliest notice (a death notice) where one carries it."""
+    for a person never enrolled, the name on their earliest notice (a death notice) where one carries it.
+
+    `within`: the lookup schema whose `person_names` holds these names for every person a finding names."""
     wanted = sorted(set(person_ids))
     if not wanted:
         return {}
-    rows = duck.execute(
-        "SELECT person_id, arg_max(name, (start_date, enrollment_id)) FROM enrollment AS t "
-        f"SEMI JOIN {_WANTED} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id",
-        [wanted],
-    ).fetchall()
+    if within is not None:
+        rows = duck.execute(
+            f"SELECT person_id, name, dataset FROM {_qualified(LOOKUP_NAMES, within)} AS t "
+            f"SEMI JOIN {_WANTED} ON t.person_id = w.k",
+            [wanted],
+        ).fetchall()
+        return {person: PersonName(name, dataset) for person, name, dataset in rows}
+    rows = duck.execute(enrollment_names_sql(_WANTED), [wanted]).fetchall()
     found = {person: PersonName(name, "enrollment") for person, name in rows}
     return found | _notice_names(duck, [p for p in wanted if p not in found])
 
@@ -579,22 +654,36 @@ def _names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[s
 def _notice_names(duck: duckdb.DuckDBPyConnection, person_ids: Sequence[str]) -> dict[str, PersonName]:
     """person_id -> the name on their earliest notice (a death notice), for persons no enrollment row names."""
     found: dict[str, PersonName] = {}
-    for dataset, order in _NOTICES:
+    for dataset, order in NOTICES:
         missing = [p for p in person_ids if p not in found]
         if not missing:
             break
-        rows = duck.execute(
-            f'SELECT person_id, arg_min(name, {order}) FROM "{dataset}" AS t '
-            f"SEMI JOIN {_WANTED} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id",
-            [missing],
-        ).fetchall()
+        rows = duck.execute(notice_names_sql(dataset, order, _WANTED), [missing]).fetchall()
         found |= {person: PersonName(name, dataset) for person, name in rows}
     return found
 
 
+def enrollment_names_sql(wanted: str) -> str:
+    """(person_id, name) of the latest enrollment spell naming each person of the relation `wanted` (alias w,
+    column k)."""
+    return (
+        "SELECT person_id, arg_max(name, (start_date, enrollment_id)) AS name FROM enrollment AS t "
+        f"SEMI JOIN {wanted} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id"
+    )
+
+
+def notice_names_sql(dataset: str, order: str, wanted: str) -> str:
+    """(person_id, name) of the earliest notice of `dataset` naming each person of `wanted` (identifiers from
+    the fixed spec)."""
+    return (
+        f'SELECT person_id, arg_min(name, {order}) AS name FROM "{dataset}" AS t '
+        f"SEMI JOIN {wanted} ON t.person_id = w.k WHERE name IS NOT NULL GROUP BY person_id"
+    )
+
+
 # Datasets besides enrollment that name a person, and the order in which their rows are taken (identifiers
 # from the fixed spec): a death notice names the person as the police, civil affairs or health recorded them.
-_NOTICES = (("death_records", "(death_date, source)"),)
+NOTICES = (("death_records", "(death_date, source)"),)
 
 
 # The datasets holding a citizen ID `person_id`, in contract order, and those of them with a region.

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.app import console
+from pipelines.cases import evidence, lookup
 from pipelines.cases.evidence import (
     NAME_HEADER,
     NO_REGION,
@@ -33,6 +34,7 @@ from pipelines.cases.evidence import (
     EvidenceView,
     SourceRef,
     evidence_view,
+    has_lookup,
     person_summary,
 )
 from pipelines.detect.engine import detect_polars
@@ -247,21 +249,36 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     merge_findings(con, found, AS_OF, "R1")
 
 
-@pytest.fixture(scope="module")
-def world():
+# Every test of the world runs twice: over a file with the evidence lookup a publication builds
+# (pipelines.cases.lookup), and over one without it (published before it existed: the datasets are searched).
+SEARCHED = ["lookup", "datasets"]
+
+
+@pytest.fixture(scope="module", params=SEARCHED)
+def world(request):
     con = duckdb.connect()
     build(con)
+    if request.param == "lookup":
+        lookup.build(con)
     yield con
     con.close()
 
 
-@pytest.fixture
-def fresh():
-    """A world of its own, for a test that changes it."""
+@pytest.fixture(params=SEARCHED)
+def fresh(request):
+    """A world of its own, for a test that changes it (and then calls `republish`)."""
     con = duckdb.connect()
     build(con)
+    if request.param == "lookup":
+        lookup.build(con)
     yield con
     con.close()
+
+
+def republish(con) -> None:
+    """After a test changed the world's data, what the next publication does: rebuild the lookup it has."""
+    if has_lookup(con):
+        lookup.build(con)
 
 
 def suspect(con, rule: str, subject: str | None = None) -> str:
@@ -421,6 +438,7 @@ def test_what_a_rule_derived_is_masked_like_free_text(fresh):
     (u2,) = [r for r in rows if r["payment_id"] == "U2"]
     u2["grounds"] = f"与{A}同一单位，工资入账{SHARED}"
     fresh.execute("UPDATE suspects SET evidence_rows = ? WHERE suspect_id = ?", [json.dumps(rows), sid])
+    republish(fresh)
     shown = cell(evidence_view(fresh, sid), "benefit_payments", "U2", "就业依据")
     assert shown == f"与{A[:6]}********{A[-4:]}同一单位，工资入账{'*' * (len(SHARED) - 4)}{SHARED[-4:]}"
     assert cell(evidence_view(fresh, sid, reveal=True), "benefit_payments", "U2", "就业依据") == u2["grounds"]
@@ -447,6 +465,7 @@ def test_a_row_no_longer_in_force_has_no_source_and_the_view_says_so(fresh):
     sid = suspect(fresh, "DECEASED_PAID")
     fresh.execute("DELETE FROM benefit_payments WHERE payment_id = 'P3'")  # withdrawn since the finding
     fresh.execute("UPDATE benefit_payments SET amount = 1000.00 WHERE payment_id = 'P2'")  # corrected since
+    republish(fresh)
     view = evidence_view(fresh, sid)
     (t,) = view.tables
     assert [r.sources for r in t.records] == [(), ()]
@@ -457,6 +476,7 @@ def test_a_row_no_longer_in_force_has_no_source_and_the_view_says_so(fresh):
 def test_regions_unknown_or_missing_show_as_they_are(fresh):
     sid = suspect(fresh, "DUP_CLAIM")
     fresh.execute("UPDATE suspects SET region_code = '339999' WHERE suspect_id = ?", [sid])
+    republish(fresh)
     assert evidence_view(fresh, sid).region == "339999"
     assert evidence_view(fresh, suspect(fresh, "UNREGISTERED_ACCOUNT")).region == NO_REGION
 
@@ -465,6 +485,7 @@ def test_every_rule_has_its_route_and_a_rule_added_since_still_shows_its_rows(fr
     assert set(ROUTES) == {r.code for r in RULES}
     sid = suspect(fresh, "DECEASED_PAID")
     fresh.execute("UPDATE suspects SET rule = 'PRISONER_PAID' WHERE suspect_id = ?", [sid])  # no route yet
+    republish(fresh)
     view = evidence_view(fresh, sid)
     (t,) = view.tables
     assert t.dataset == "benefit_payments" and [r.key for r in t.records] == ["P2", "P3"]
@@ -478,17 +499,57 @@ def test_a_person_never_enrolled_is_named_from_the_death_notice_and_said_so(fres
     sid = suspect(fresh, "DECEASED_PAID")
     fresh.execute("DELETE FROM enrollment WHERE person_id = ?", [DEAD])
     fresh.execute("UPDATE death_records SET name = '王芳芳' WHERE person_id = ?", [DEAD])
+    republish(fresh)
     view = evidence_view(fresh, sid)
     assert (view.name, view.name_source) == ("王芳芳", "death_records")
     assert any("王芳芳（据死亡信息 per death_records）（参保登记无此人" in line for line in view.header_lines())
     assert person_summary(fresh, DEAD)["name_source"] == "death_records"
     fresh.execute("UPDATE death_records SET name = NULL")
+    republish(fresh)
     assert evidence_view(fresh, sid).name is None
 
 
 def test_an_unknown_finding_is_refused(world):
     with pytest.raises(EvidenceNotFound, match="SP-nothing"):
         evidence_view(world, "SP-nothing")
+
+
+def test_the_lookup_holds_each_named_row_once_also_when_two_rules_look_it_up_by_different_keys():
+    con = duckdb.connect()
+    build(con)
+    sid = suspect(con, "RECON_CONTRIB")  # a contribution is found by (employer, scheme, period)
+    # the same finding under a rule with no route yet: its rows are found by their first column (employer) alone
+    con.execute(
+        "INSERT INTO suspects SELECT * REPLACE ('SP-new-rule' AS suspect_id, 'EMPLOYER_CHECK' AS rule) "
+        "FROM suspects WHERE suspect_id = ?",
+        [sid],
+    )
+    built = lookup.build(con)
+    copies = con.execute(
+        "SELECT source_file, source_line, count(*) FROM evidence_lookup.contributions GROUP BY ALL HAVING count(*) > 1"
+    ).fetchall()
+    assert copies == [] and built.rows["contributions"] >= 1
+    employers = {e for (e,) in con.execute("SELECT employer_id FROM evidence_lookup.contributions").fetchall()}
+    (everything,) = con.execute(
+        "SELECT count(*) FROM contributions WHERE employer_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(employers)]
+    ).fetchone()
+    assert built.rows["contributions"] == everything  # by the employer alone: every period of the employer
+    for finding in (sid, "SP-new-rule"):
+        view = evidence_view(con, finding)
+        assert all(len(r.sources) == 1 for t in view.tables for r in t.records), finding
+    assert built.findings == con.execute("SELECT count(*) FROM suspects").fetchone()[0]
+    con.close()
+
+
+def test_a_file_without_findings_gets_an_empty_lookup_with_every_datasets_columns():
+    con = duckdb.connect()
+    ensure_schema(con)
+    built = lookup.build(con)
+    assert built.findings == 0 and set(built.rows.values()) == {0} and has_lookup(con)
+    for dataset in BY_NAME:
+        columns = [d[0] for d in con.execute(f'SELECT * FROM evidence_lookup."{dataset}" LIMIT 0').description]
+        assert columns == [d[0] for d in con.execute(f'SELECT * FROM "{dataset}" LIMIT 0').description]
+    con.close()
 
 
 def test_person_summary_names_the_person_their_regions_and_where_they_appear(world):
@@ -638,3 +699,16 @@ def test_on_the_sample_every_finding_of_every_rule_shows_its_rows_from_their_inb
         assert not [s for s in secrets if s in shown], sid
         revealed = "\n".join(texts(evidence_view(sample, sid, reveal=True)))
         assert all(s in revealed for s in secrets), sid
+
+
+@pytest.mark.slow  # the sample through a real run (about a minute, once per session)
+def test_on_the_sample_the_published_lookup_shows_every_finding_as_the_datasets_do(sample, monkeypatch):
+    assert has_lookup(sample)  # every run builds it before it publishes
+    found = [sid for (sid,) in sample.execute("SELECT suspect_id FROM suspects ORDER BY 1").fetchall()]
+    assert len(found) > 40
+    for reveal in (False, True):
+        looked_up = [evidence_view(sample, sid, reveal=reveal) for sid in found]
+        with monkeypatch.context() as m:
+            m.setattr(evidence, "has_lookup", lambda duck: False)
+            searched = [evidence_view(sample, sid, reveal=reveal) for sid in found]
+        assert looked_up == searched
