@@ -267,22 +267,27 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_the_command_line_opens_the_published_file_read_only(sample_db: Path) -> None:
     with duckdb.connect(str(sample_db), read_only=True) as con:
+        # every table of every schema (the datasets, and the evidence lookup's copies of their rows) and view
+        relations = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY ALL"
+        ).fetchall()
         counts = {
-            name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-            for (name,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
-                "WHERE NOT internal ORDER BY 1"
-            ).fetchall()
+            f"{schema}.{name}": con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+            for schema, name in relations
         }
-    assert counts["suspects"] > 0
+    suspects = counts["main.suspects"]
+    assert suspects > 0 and counts["evidence_lookup.person_names"] > 0
     # `duckdb -readonly var/fundwatch.duckdb` as the README says, a query typed in; a write is refused
     session = cli(sample_db, stdin="SELECT count(*) AS n FROM suspects;\n")
     assert session.returncode == 0, session.stderr
-    assert re.search(rf"│\s+{counts['suspects']}\s+│", session.stdout), session.stdout
+    assert re.search(rf"│\s+{suspects}\s+│", session.stdout), session.stdout
     refused = cli(sample_db, stdin="CREATE TABLE mine (x INTEGER);\n")
     assert "read-only" in refused.stderr
     # every table and every view (macros and all) reads the same through the command line as from Python
-    union = " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for name in counts)
+    union = " UNION ALL ".join(
+        f'SELECT \'{schema}.{name}\', count(*) FROM "{schema}"."{name}"' for schema, name in relations
+    )
     got = dict(line.split(",") for line in cli_value(sample_db, union).splitlines())
     assert {name: int(n) for name, n in got.items()} == counts
 

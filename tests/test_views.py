@@ -542,15 +542,13 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _personal_data(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
     """Every citizen ID and every personal bank account the sample's database holds."""
     id_columns = con.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() WHERE column_name = 'person_id' "
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE column_name = 'person_id' "
         "AND table_name NOT LIKE 'v\\_%' ESCAPE '\\'"
     ).fetchall()
     ids: set[str] = set()
-    for table, column in id_columns:
-        ids |= {
-            r[0]
-            for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()
-        }
+    for schema, table, column in id_columns:  # also the evidence lookup's copies (schema evidence_lookup)
+        found = con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}" WHERE "{column}" IS NOT NULL')
+        ids |= {r[0] for r in found.fetchall()}
     for (text,) in con.execute("SELECT raw || ' ' || reason FROM quarantine").fetchall():
         ids |= set(_ID_SHAPED.findall(text))
     accounts = {
