@@ -1,4 +1,4 @@
-"""The thirteen inbox datasets of the data contract (CONTRACT.md section 2), as data.
+"""The fourteen inbox datasets of the data contract (CONTRACT.md section 2), as data.
 
 This module is the single description of every dataset: its columns, their
 Chinese header names, value types, which are required, which code set a code
@@ -281,6 +281,18 @@ DATASETS: tuple[Dataset, ...] = (
             C("name", "姓名", "text"),
             C("death_date", "死亡日期", "date", True, window="past"),
             C("source", "信息来源", "code", True, codes="death_source"),
+        ),
+    ),
+    Dataset(
+        "custody_records",
+        "服刑人员信息",
+        "departments",
+        (
+            C("person_id", "公民身份号码", "id", True),
+            C("name", "姓名", "text"),
+            C("sentence_type", "刑罚类型", "code", True, codes="sentence_type"),
+            C("start_date", "收监日期", "date", True),
+            C("end_date", "释放日期", "date", window="term"),
         ),
     ),
 )

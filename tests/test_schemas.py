@@ -47,6 +47,7 @@ CONTRACT_REQUIRED = {
     "bank_statements": {"txn_id", "account_no", "txn_date", "direction", "amount"},
     "bank_disbursements": {"payment_id", "bank_account", "amount", "status"},
     "death_records": {"person_id", "death_date", "source"},
+    "custody_records": {"person_id", "sentence_type", "start_date"},
 }
 # Columns the contract marks "> 0".
 CONTRACT_POSITIVE = {("benefit_payments", "amount"), ("finance_ledger", "amount"), ("bank_statements", "amount")}

@@ -1,4 +1,4 @@
--- v_missing_deliveries: one row per contract dataset (13), with the department that delivers it.
+-- v_missing_deliveries: one row per contract dataset (14), with the department that delivers it.
 -- 定期报送 check of the 四定 cycle: has every department delivered the latest month?
 --
 -- The rule:
@@ -12,8 +12,10 @@
 --   dataset is expected to have reached.
 -- * missing_latest: the dataset has no rows at all, or is periodic and has not reached
 --   latest_period_overall (months_behind says by how much).
--- * enrollment, operators and fund_accounts are registries (snapshots of who is enrolled, who works,
---   which accounts exist), not monthly deliveries: they are flagged only when they have no rows at all.
+-- * enrollment, operators, fund_accounts and custody_records are registries (snapshots of who is enrolled,
+--   who works, which accounts exist, who is or was in custody), not monthly deliveries: they are flagged only
+--   when they have no rows at all. A custody spell's start month says when someone was sentenced, not when
+--   the prison administration last delivered its list.
 -- last_loaded_at: when a file of the dataset was last loaded or replaced (from ingested_files).
 CREATE OR REPLACE VIEW v_missing_deliveries AS
 WITH cap AS (
@@ -35,7 +37,8 @@ catalog (ordinal, dataset, dataset_zh, source, source_zh, period_column, periodi
         (10, 'finance_ledger', '财政专户明细账', 'finance', '财政专户', 'entry_date', true),
         (11, 'bank_statements', '银行对账单', 'bank', '银行', 'txn_date', true),
         (12, 'bank_disbursements', '代发回盘', 'bank', '银行', 'settled_date', true),
-        (13, 'death_records', '死亡信息', 'departments', '部门共享', 'death_date', true)
+        (13, 'death_records', '死亡信息', 'departments', '部门共享', 'death_date', true),
+        (14, 'custody_records', '服刑人员信息', 'departments', '部门共享', NULL, false)
 ),
 periods AS (
     SELECT dataset, p AS period FROM (
@@ -52,6 +55,7 @@ periods AS (
         UNION ALL SELECT 'bank_statements', strftime(txn_date, '%Y%m') FROM bank_statements
         UNION ALL SELECT 'bank_disbursements', strftime(settled_date, '%Y%m') FROM bank_disbursements
         UNION ALL SELECT 'death_records', strftime(death_date, '%Y%m') FROM death_records
+        UNION ALL SELECT 'custody_records', NULL FROM custody_records
     )
 ),
 delivered AS (
