@@ -28,6 +28,7 @@ VIEWS = [
     "v_quality_by_file",
     "v_quarantine_reasons",
     "v_missing_deliveries",
+    "v_resolved_ids",
 ]
 
 P1, P2, P3 = "330102195001010011", "330102195002020022", "330102195003030033"

@@ -5,7 +5,8 @@ scheduled flow alike: it takes the database's writer lock (one run at a time; AD
 killed run left, runs the nightly flow, records a failure with its first cause, then reads the
 **published** file read-only (analysts may be reading it too) and renders the summary: files and rows
 per dataset, rejected files (those first rejected tonight, then those left standing in the inbox, already
-reported), findings per rule, and whether they were carried forward (沿用) from an earlier run.
+reported), mistyped citizen IDs resolved or not per dataset, findings per rule, and whether they were
+carried forward (沿用) from an earlier run.
 """
 
 from __future__ import annotations
@@ -157,12 +158,37 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
             " — a renamed copy? `fundwatch withdraw` the one not meant to be in force"
             for o in overlaps
         ]
+    out += resolved_summary(con, run_id)
     if totals["rows_quarantined"]:
         out += [
             "",
             "隔离行明细见表 quarantined rows are in table `quarantine`",
             "  (dataset, file, line, column, reason, raw)",
         ]
+    return out
+
+
+def resolved_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
+    """The mistyped citizen IDs the run looked up in enrollment (CONTRACT.md section 6), per dataset in contract
+    order: resolved (quarantined, and also loaded with the enrolled ID) and unresolved (only quarantined)."""
+    order = {name: i for i, name in enumerate(BY_NAME)}
+    found = sorted(
+        con.execute(read_sql("runs/resolved_ids.sql"), {"run_id": run_id}).fetchall(),
+        key=lambda r: (order.get(r[0], len(order)), r[0]),
+    )
+    if not found:
+        return []
+    out: Lines = [
+        "",
+        f"身份证号校验位错误的行按参保登记纠正 rows with a mistyped citizen ID looked up in enrollment "
+        f"({sum(r[1] + r[2] + r[3] for r in found):,}; 视图 view `v_resolved_ids`):",
+    ]
+    for dataset, resolved, none, several in found:
+        label = f"{BY_NAME[dataset].zh} {dataset}" if dataset in BY_NAME else dataset
+        out.append(
+            f"  - {label}: 已纠正 resolved {resolved:,}, 未纠正 unresolved {none + several:,} "
+            f"(无匹配候选 no candidate {none:,}, 多个候选 several candidates {several:,})"
+        )
     return out
 
 

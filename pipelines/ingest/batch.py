@@ -8,7 +8,9 @@ The steps, each a small function:
 3. `normalise`      text -> canonical typed values plus a parse reason per cell
 4. validation       the pandera schema of the dataset (`schemas.validation`) -> failed checks per row
 5. `row_problems`   parse reasons and failed checks -> one reason line per invalid row
-6. `process_batch`  all of it: the valid rows with their lineage, and the quarantine rows
+6. `mistyped_rows`  of those, the rows whose only fault is a mistyped citizen ID (CONTRACT.md section 6), set
+                    aside with their values for the lookup in enrollment (`pipelines.ingest.resolve`)
+7. `process_batch`  all of it: the valid rows with their lineage, the quarantine rows, the mistyped rows
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import polars as pl
 from pipelines.ingest.normalize import clean_frame, normaliser_for
 from pipelines.ingest.readers import RawBatch, UnreadableFile
 from pipelines.ingest.reasons import EXCERPT_CHARS, quoted
+from pipelines.ingest.resolve import QUARANTINE, RAW, TYPED, is_mistyped, typed_form
+from pipelines.warehouse.session import RESOLVED_ID_DATASETS
 from schemas.datasets import POLARS_TYPES, Dataset
 from schemas.validation import DateWindow, failures
 
@@ -189,7 +193,22 @@ def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> 
     return cells.group_by("index", maintain_order=True).agg(
         pl.col("column").first(),
         pl.format("{}: {}", "column", "reason").str.join("; ").alias("reason"),
+        pl.len().alias("columns"),  # how many columns of the row failed
     )
+
+
+def mistyped_rows(problems: pl.DataFrame, cleaned: pl.DataFrame, id_header: str | None, spec: Dataset) -> pl.Series:
+    """Indexes of the invalid rows whose only fault is a mistyped citizen ID: `person_id` is the one column that
+    failed, and it is 18 characters with a wrong check digit (CONTRACT.md section 6; the datasets of
+    `RESOLVED_ID_DATASETS` only). `id_header` is the file's header of person_id (None: not in the file)."""
+    none = pl.Series("index", [], pl.Int64)
+    if spec.name not in RESOLVED_ID_DATASETS or id_header is None or not problems.height:
+        return none
+    only_id = problems.filter((pl.col("columns") == 1) & (pl.col("column") == "person_id"))["index"]
+    if not only_id.len():
+        return none
+    typed = cleaned[id_header].gather(only_id).to_frame("id").select(typed_form(pl.col("id"))).to_series()
+    return only_id.filter(pl.Series(is_mistyped(typed)))
 
 
 # A parse reason quotes the cell: a short excerpt of it, on one line, without control characters.
@@ -206,8 +225,20 @@ def _sanitised(reason: pl.Expr) -> pl.Expr:
 
 @dataclass
 class BatchOutcome:
+    """The rows of a batch: valid, quarantined, and quarantined but awaiting the lookup of their mistyped ID.
+
+    `mistyped` holds the dataset's columns (person_id null) and the lineage columns of each such row, its ID as
+    it arrived (`person_id_raw`), the ID's typed form (`_typed_id`) and its quarantine row (`_quarantine`, a
+    struct of the columns of `quarantine`); `pipelines.ingest.resolve.Resolver` writes them.
+    """
+
     valid: pl.DataFrame
     quarantine: pl.DataFrame
+    mistyped: pl.DataFrame | None = None
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantine.height + (self.mistyped.height if self.mistyped is not None else 0)
 
 
 def process_batch(
@@ -230,6 +261,7 @@ def process_batch(
         .with_columns(pl.col("index").cast(pl.Int64), lines.alias("line"))
         .join(problems, on="index", how="inner")
         .select(
+            pl.col("index"),
             pl.lit(run_id).alias("run_id"),
             pl.lit(spec.name).alias("dataset"),
             pl.lit(file).alias("file"),
@@ -239,6 +271,25 @@ def process_batch(
             pl.struct(text.columns).struct.json_encode().alias("raw"),
         )
     )
+    id_header = next((h for h, c in mapping.items() if c == "person_id"), None)
+    mistyped_index = mistyped_rows(problems, cleaned, id_header, spec)
+    mistyped = None
+    if mistyped_index.len():
+        aside = pl.int_range(values.height, eager=True).is_in(mistyped_index.implode())
+        assert id_header is not None
+        mistyped = values.filter(aside).with_columns(
+            pl.lit(file).alias("source_file"),
+            lines.filter(aside).alias("source_line"),
+            pl.lit(run_id).alias("run_id"),
+            text[id_header].filter(aside).alias(RAW),
+            cleaned.filter(aside).select(typed_form(pl.col(id_header))).to_series().alias(TYPED),
+            quarantined.filter(pl.col("index").is_in(mistyped_index.implode()))
+            .sort("index")
+            .select(pl.struct(pl.exclude("index")).alias(QUARANTINE))
+            .to_series(),
+        )
+        quarantined = quarantined.filter(~pl.col("index").is_in(mistyped_index.implode()))
+    quarantined = quarantined.drop("index")
     malformed = pl.DataFrame(
         {
             "run_id": [run_id] * len(batch.malformed),
@@ -254,4 +305,4 @@ def process_batch(
     valid = values.filter(~bad).with_columns(
         pl.lit(file).alias("source_file"), lines.filter(~bad).alias("source_line"), pl.lit(run_id).alias("run_id")
     )
-    return BatchOutcome(valid, pl.concat([quarantined, malformed]))
+    return BatchOutcome(valid, pl.concat([quarantined, malformed]), mistyped)

@@ -7,6 +7,12 @@ Whatever goes wrong while one file is hashed, read or validated (an unreadable f
 library's error on odd content) rejects that file with the reason and the others go on; only what is
 not the file's fault (MemoryError, KeyboardInterrupt, an error on the DuckDB side) fails the call.
 A symbolic link or other non-regular entry of the inbox is rejected by name, never opened.
+
+Mistyped citizen IDs (CONTRACT.md section 6) are looked up in enrollment at the end of each group of files,
+before it is committed (`pipelines.ingest.resolve`); enrollment files are read first, so the lookup sees the
+enrollment in force after them. A file's `rows_loaded` counts its rows valid as delivered, `rows_quarantined`
+every invalid one: a resolved row is among the quarantined (loaded + quarantined = the rows of the file), and
+is also in its dataset, `id_resolved = true`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pipelines.ingest.batch import BatchOutcome, check_twins, map_headers, proce
 from pipelines.ingest.inbox import SPECIAL, SYMLINK, InboxFile, link_digest, sha256_of
 from pipelines.ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, open_file
 from pipelines.ingest.reasons import REASON_CHARS, excerpt, quoted
+from pipelines.ingest.resolve import Resolver
 from pipelines.warehouse.append import Appender
 from pipelines.warehouse.session import Transaction, transaction
 from schemas.datasets import BY_NAME, Dataset
@@ -176,7 +183,12 @@ def _ingest_in_transaction(
         status = "replaced" if registry.file_in_force(con, item.dataset, item.file) else "loaded"
         planned.append(Planned(item, spec, sha256, size, status))
 
+    # Enrollment first: the mistyped IDs of the other datasets are looked up in the enrollment in force after
+    # this run's enrollment files (CONTRACT.md section 6). The flow loads each dataset in a call of its own,
+    # enrollment first; a call with several datasets (tests, tools) gets the same order here.
+    planned.sort(key=lambda plan: plan.spec.name != "enrollment")
     appends = Appender(con)
+    resolver = Resolver(con)
     tally: dict[str, list[int]] = {}  # per file: rows loaded, rows quarantined
     pending = 0  # rows of the files settled since the last commit
     for event in _read_ahead(planned, run_id, window, scratch):
@@ -185,11 +197,13 @@ def _ingest_in_transaction(
         if event.outcome is not None:
             appends.add(item.dataset, event.outcome.valid)
             appends.add("quarantine", event.outcome.quarantine)
+            resolver.add(item.dataset, item.file, event.outcome.mistyped)
             counts[0] += event.outcome.valid.height
-            counts[1] += event.outcome.quarantine.height
+            counts[1] += event.outcome.rows_quarantined
             if on_rows is not None:
-                on_rows(item.dataset, event.outcome.valid.height + event.outcome.quarantine.height)
+                on_rows(item.dataset, event.outcome.valid.height + event.outcome.rows_quarantined)
         elif event.rejected is not None:
+            resolver.discard(item.file)
             appends.flush()
             registry.remove_file_rows(con, item.dataset, item.file, run_id, this_run=True)
             kept = "; the earlier version stays in force" if plan.status == "replaced" else ""
@@ -208,9 +222,11 @@ def _ingest_in_transaction(
             record(item, plan.sha256, plan.size, result, event.fmt)
             pending += counts[0] + counts[1]
             if pending >= COMMIT_ROWS:
+                resolver.settle(appends)
                 appends.flush()
                 tx.commit()
                 pending = 0
+    resolver.settle(appends)
     appends.flush()
     return [results[item.file] for item in items]
 

@@ -43,6 +43,20 @@ STORAGE_VERSION = "v1.5.0"
 # Every dataset row carries where it came from: the file, its line there, and the run that loaded it.
 LINEAGE_COLUMNS = ("source_file", "source_line", "run_id")
 
+# The datasets whose mistyped citizen IDs are resolved against enrollment (CONTRACT.md section 6,
+# `pipelines.ingest.resolve`). Their rows also carry `person_id_raw` (the ID as it arrived, for a resolved
+# row; NULL for every other row) and `id_resolved` (true for a row loaded with a resolved ID). The columns
+# come after the lineage columns, where `ALTER TABLE … ADD COLUMN` also puts them in a file created before.
+RESOLVED_ID_DATASETS = (
+    "benefit_payments",
+    "medical_claims",
+    "payroll_withholding",
+    "death_records",
+    "custody_records",
+    "business_log",
+)
+RESOLUTION_COLUMNS = (("person_id_raw", "VARCHAR"), ("id_resolved", "BOOLEAN DEFAULT false"))
+
 
 class WarehouseBusy(RuntimeError):
     """The file is held for writing by another process (DuckDB's file lock)."""
@@ -59,7 +73,23 @@ def dataset_ddl(spec: Dataset) -> str:
     # Identifiers come from the fixed contract spec, never from input data.
     cols = [f'    "{c.name}" {DUCKDB_TYPES[c.kind]}' for c in spec.columns]
     cols += ['    "source_file" VARCHAR NOT NULL', '    "source_line" BIGINT', '    "run_id" VARCHAR NOT NULL']
+    if spec.name in RESOLVED_ID_DATASETS:
+        cols += [f'    "{name}" {sql_type}' for name, sql_type in RESOLUTION_COLUMNS]
     return f'CREATE TABLE IF NOT EXISTS "{spec.name}" (\n' + ",\n".join(cols) + "\n);"
+
+
+def migration_ddl(spec: Dataset) -> list[str]:
+    """What a dataset table of a file created before needs to have today's columns (none, when it has them).
+
+    `id_resolved` is nullable with a default (DuckDB adds no NOT NULL column with IF NOT EXISTS): the rows
+    already there read false, and an insert that leaves it out writes false.
+    """
+    if spec.name not in RESOLVED_ID_DATASETS:
+        return []
+    return [
+        f'ALTER TABLE "{spec.name}" ADD COLUMN IF NOT EXISTS "{name}" {sql_type};'
+        for name, sql_type in RESOLUTION_COLUMNS
+    ]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -67,6 +97,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl.read_text(encoding="utf-8"))
     for spec in DATASETS:
         con.execute(dataset_ddl(spec))
+        for statement in migration_ddl(spec):
+            con.execute(statement)
 
 
 def connect(
