@@ -119,7 +119,15 @@ def test_person_keyed_rules_find_the_same_shard_by_shard(tmp_path):
     stage_datasets(con, tmp_path / "stage")
     con.close()
     sharded = [r for r in RULES if r.shard_key]
-    assert {r.code for r in sharded} == {"DUP_ENROLL", "DUP_BENEFIT", "DECEASED_PAID", "UNEMP_WHILE_EMPLOYED"}
+    assert {r.code for r in sharded} == {
+        "DUP_ENROLL",
+        "DUP_BENEFIT",
+        "DECEASED_PAID",
+        "UNEMP_WHILE_EMPLOYED",
+        "PRISONER_PAID",
+        "UNEMP_WITH_PENSION",
+        "DUP_IDENTITY",
+    }
     for rule in sharded:
         whole = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000"), shards=1)
         parts = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000"), shards=3)

@@ -33,6 +33,7 @@ P = "11010519491231002X"
 Q = "330102198001010011"
 R = "330102198001010038"
 S = "330102198001010054"  # in none of the findings
+TWIN = "330102194912310048"  # P's birth date and gender under another ID: one person, two IDs (一人多号)
 
 PAYER = "OP7"  # staff of the register too (tests.cases.staffing): a verifier of region 330100
 OTHER_VERIFIER = "OP8"
@@ -183,6 +184,60 @@ CASES = [
         P,
         "3000.00",
         "2025-08-15 10:00:00",
+    ),
+    Case(
+        "PRISONER_PAID",
+        {
+            "benefit_payments": [payment("A", P, "202505", "3100.00", pay_date="2025-05-15")],
+            "custody_records": [
+                {"person_id": P, "sentence_type": "imprisonment", "start_date": "2025-03-10", "end_date": "2025-09-01"}
+            ],
+        },
+        P,
+        "3100.00",
+        "2025-05-15 10:00:00",
+    ),
+    Case(
+        "UNEMP_WITH_PENSION",
+        {
+            "benefit_payments": [
+                payment("U", P, "202506", "1500.00", benefit_type="unemployment", scheme="210"),
+                payment("A", P, "202506", "3200.00"),
+            ]
+        },
+        P,
+        "1500.00",
+        "2025-06-20 11:00:00",
+    ),
+    Case(
+        "DUP_IDENTITY",
+        {
+            "enrollment": [
+                {
+                    "enrollment_id": "E1",
+                    "person_id": P,
+                    "name": "王芳",
+                    "region_code": REGION,
+                    "scheme": "110",
+                    "start_date": "2001-01-01",
+                },
+                {
+                    "enrollment_id": "E2",
+                    "person_id": TWIN,
+                    "name": "王 芳",
+                    "region_code": REGION,
+                    "scheme": "170",
+                    "start_date": "2015-01-01",
+                },
+            ],
+            "benefit_payments": [
+                payment("A", P, "202509", "2600.00"),
+                payment("B", TWIN, "202509", "900.00", scheme="170"),
+            ],
+        },
+        TWIN,
+        "900.00",
+        "2025-09-15 10:00:00",
     ),
 ]
 

@@ -247,6 +247,18 @@ ROUTES: dict[str, Route] = {
     ),
     "SOD_BREACH": Route({"business_log": _STEPS}),
     "LARGE_PAYMENT_UNAPPROVED": Route({"business_log": _STEPS}),
+    # the pensions paid during custody, and the custody spells that stopped them
+    "PRISONER_PAID": Route(
+        {
+            "benefit_payments": _PAYMENTS,
+            "custody_records": Source("custody_records", ("person_id", "start_date"), context=_PERSON),
+        },
+        by="dataset",
+    ),
+    # the unemployment payments at risk and the pensions of the same months
+    "UNEMP_WITH_PENSION": Route({"benefit_payments": _PAYMENTS}),
+    # each ID's pensions in the months another ID of the same person is paid too: rows of several IDs
+    "DUP_IDENTITY": Route({"benefit_payments": Source("benefit_payments", ("payment_id",))}),
 }
 DATASET_ORDER = {d.name: i for i, d in enumerate(DATASETS)}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,9 +66,20 @@ def shard_count(rule: Rule, folder: Path) -> int:
     return max(1, -(-staged_rows(folder, rule.inputs) // SHARD_ROWS))
 
 
-def shard(tables: dict[str, pl.LazyFrame], key: str, shards: int, index: int) -> dict[str, pl.LazyFrame]:
-    """The rows of shard `index` of `shards`: the same persons in every table (free of global state)."""
-    return {name: lf.filter(pl.col(key).hash(seed=0) % shards == index) for name, lf in tables.items()}
+def shard(
+    tables: dict[str, pl.LazyFrame],
+    key: str,
+    shards: int,
+    index: int,
+    value: Callable[[pl.Expr], pl.Expr] | None = None,
+) -> dict[str, pl.LazyFrame]:
+    """The rows of shard `index` of `shards`: the same persons in every table (free of global state).
+
+    `value` (a rule module's `shard_value`) derives what is hashed from the key column, for a rule whose findings
+    span several keys: the IDs of one DUP_IDENTITY identity share the birth date and gender they encode.
+    """
+    hashed = pl.col(key) if value is None else value(pl.col(key))
+    return {name: lf.filter(hashed.hash(seed=0) % shards == index) for name, lf in tables.items()}
 
 
 def run_rule(
@@ -77,8 +90,9 @@ def run_rule(
     count = shards or shard_count(rule, folder)
     if count == 1 or rule.shard_key is None:
         return detect_polars(rule, tables, as_of, large_payment_threshold)
+    value = getattr(importlib.import_module(f"pipelines.rules.{rule.module}"), "shard_value", None)
     parts = [
-        detect_polars(rule, shard(tables, rule.shard_key, count, i), as_of, large_payment_threshold)
+        detect_polars(rule, shard(tables, rule.shard_key, count, i, value), as_of, large_payment_threshold)
         for i in range(count)
     ]
     return pl.concat(parts).sort("subject_id")

@@ -33,7 +33,9 @@ class Rule:
     options: tuple[str, ...]
     description: str
     # A column every input carries and every finding is confined to: the rule gives the same findings
-    # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect.engine).
+    # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect.engine). A rule
+    # whose findings span several values of it (DUP_IDENTITY: several IDs of one person) exports
+    # `shard_value(key)`, what is hashed instead (there: the birth date and gender the ID encodes).
     shard_key: str | None = None
 
     @property
@@ -150,6 +152,36 @@ RULES: tuple[Rule, ...] = (
         ("business_log", "operators"),
         ("large_payment_threshold",),
         "business with amount >= the threshold (default 100,000 yuan) without an approve stage by a leader",
+    ),
+    Rule(
+        "PRISONER_PAID",
+        "服刑期间领取养老金",
+        "prisoner_paid",
+        ("benefit_payments", "custody_records"),
+        (),
+        "pension for a month after the month custody starts and before the month of release (detention, "
+        "imprisonment, life, death_suspended; open custody: every later month)",
+        shard_key="person_id",
+    ),
+    Rule(
+        "UNEMP_WITH_PENSION",
+        "领取养老金期间领取失业金",
+        "unemp_with_pension",
+        ("benefit_payments",),
+        (),
+        "unemployment benefit for a month the same person is paid a pension",
+        shard_key="person_id",
+    ),
+    Rule(
+        "DUP_IDENTITY",
+        "一人多号",
+        "dup_identity",
+        ("enrollment", "benefit_payments"),
+        (),
+        "two or more IDs enrolled under one name (spaces, full-width ignored) encoding the same birth date and "
+        "gender, paid a pension for the same months; amount = per month all but the largest",
+        # an identity spans several IDs: shards by what they share, birth date and gender (dup_identity.shard_value)
+        shard_key="person_id",
     ),
 )
 

@@ -61,8 +61,18 @@ def citizen(first17: str) -> str:
 DEAD = citizen("33010219500101001")  # 上城区, died 2025-03-10, paid on
 TWICE = citizen("33010619800202002")  # enrolled twice, unemployment paid twice while employed
 A, B, C = citizen("33010219600303003"), citizen("33010219610404004"), citizen("33010219620505005")
+PRISONER = citizen("33010219520606006")  # in prison from 2025-03-10 to 2025-09-01, pension paid on
+PENSIONER = citizen("33010219540707007")  # drawing unemployment and a pension for the same month
+ONE, OTHER = citizen("33010219560808008"), citizen("33010619560808018")  # one person under two IDs (一人多号)
 SHARED = "6217000011112222333"  # one account paid for A, B and C
-ACCOUNT_OF = {DEAD: "6217000099990001111", TWICE: "6217000099990002222"}
+ACCOUNT_OF = {
+    DEAD: "6217000099990001111",
+    TWICE: "6217000099990002222",
+    PRISONER: "6217000099990003333",
+    PENSIONER: "6217000099990004444",
+    ONE: "6217000099990005555",
+    OTHER: "6217000099990006666",
+}
 SPECIAL, UNREGISTERED = "1933000000000001", "6228480000000009"
 
 
@@ -108,6 +118,10 @@ WORLD: dict[str, dict[str, list[dict]]] = {
             spell("E5", A, "张三", "330102", "2015-01-01", employer=None, scheme="170"),
             spell("E6", B, "赵四", "330102", "2015-01-01", employer=None, scheme="170"),
             spell("E7", C, "钱五", "330102", "2015-01-01", employer=None, scheme="170"),
+            spell("E8", PRISONER, "孙六", "330102", "2010-01-01", employer=None, scheme="170"),
+            spell("E9", PENSIONER, "周七", "330102", "2014-01-01", employer=None, scheme="170"),
+            spell("E10", ONE, "吴八", "330102", "2001-01-01", employer=None, scheme="170"),
+            spell("E11", OTHER, "吴 八", "330106", "2015-01-01", employer=None, scheme="170"),
         ]
     },
     "benefit_payments": {
@@ -120,12 +134,29 @@ WORLD: dict[str, dict[str, list[dict]]] = {
             payment("S1", A, "202507", "900.00", "pension", "170"),
             payment("S2", B, "202507", "910.00", "pension", "170"),
             payment("S3", C, "202507", "920.00", "pension", "170"),
+            payment("J1", PRISONER, "202503", "3100.00", "pension", "170"),  # the month custody starts: due
+            payment("J2", PRISONER, "202505", "3100.00", "pension", "170"),  # in prison: at risk
+            payment("W1", PENSIONER, "202506", "1500.00", "unemployment", "210"),
+            payment("W2", PENSIONER, "202506", "3200.00", "pension", "170"),
+            payment("D1", ONE, "202509", "2600.00", "pension", "170"),
+            payment("D2", OTHER, "202509", "900.00", "pension", "170"),
         ],
         # U1 delivered once more, by another region's file: the same row, two sources
         "benefit_payments/bp_330200.csv": [payment("U1", TWICE, "202506", "1800.00", "unemployment", "210")],
     },
     "death_records": {
         "death_records/dr_police.csv": [{"person_id": DEAD, "death_date": "2025-03-10", "source": "police"}]
+    },
+    "custody_records": {
+        "custody_records/cr_2025.csv": [
+            {
+                "person_id": PRISONER,
+                "name": "孙六",
+                "sentence_type": "imprisonment",
+                "start_date": "2025-03-10",
+                "end_date": "2025-09-01",
+            }
+        ]
     },
     "payroll_withholding": {
         "payroll_withholding/pw_202506.csv": [
@@ -224,7 +255,7 @@ WORLD: dict[str, dict[str, list[dict]]] = {
         ]
     },
 }
-PERSONAL = [DEAD, TWICE, A, B, C]
+PERSONAL = [DEAD, TWICE, A, B, C, PRISONER, PENSIONER, ONE, OTHER]
 ACCOUNTS = [SHARED, *ACCOUNT_OF.values(), SPECIAL, UNREGISTERED]
 
 
@@ -484,7 +515,7 @@ def test_regions_unknown_or_missing_show_as_they_are(fresh):
 def test_every_rule_has_its_route_and_a_rule_added_since_still_shows_its_rows(fresh):
     assert set(ROUTES) == {r.code for r in RULES}
     sid = suspect(fresh, "DECEASED_PAID")
-    fresh.execute("UPDATE suspects SET rule = 'PRISONER_PAID' WHERE suspect_id = ?", [sid])  # no route yet
+    fresh.execute("UPDATE suspects SET rule = 'EMIGRANT_PAID' WHERE suspect_id = ?", [sid])  # no route yet
     republish(fresh)
     view = evidence_view(fresh, sid)
     (t,) = view.tables
@@ -507,6 +538,24 @@ def test_a_person_never_enrolled_is_named_from_the_death_notice_and_said_so(fres
     fresh.execute("UPDATE death_records SET name = NULL")
     republish(fresh)
     assert evidence_view(fresh, sid).name is None
+
+
+def test_custody_pension_and_identity_findings_show_their_rows_with_sources_and_names(world):
+    prison = evidence_view(world, suspect(world, "PRISONER_PAID"))
+    assert [t.dataset for t in prison.tables] == ["benefit_payments", "custody_records"]
+    assert [r.key for r in prison.tables[0].records] == ["J2"]  # the start month (J1) is not at risk
+    (spell,) = prison.tables[1].records
+    assert spell.sources == (SourceRef("custody_records/cr_2025.csv", 2),)
+    assert "有期徒刑" in " ".join(spell.cells) and "刑罚类型\nsentence_type" in [
+        c.header for c in prison.tables[1].columns
+    ]
+    both = evidence_view(world, suspect(world, "UNEMP_WITH_PENSION"))
+    assert sorted(r.key for t in both.tables for r in t.records) == ["W1", "W2"]
+    twins = evidence_view(world, suspect(world, "DUP_IDENTITY", f"{ONE}|{OTHER}"))
+    (t,) = twins.tables
+    assert {r.key: r.sources[0].line for r in t.records} == {"D1": 14, "D2": 15}
+    names = [c for r in t.records for c in r.cells]
+    assert "吴八" in names and "吴 八" in names and ONE not in " ".join(names)  # each ID's own name, masked IDs
 
 
 def test_an_unknown_finding_is_refused(world):
