@@ -63,6 +63,15 @@ def period_zh(period: pl.Expr) -> pl.Expr:
     )
 
 
+def months_zh(first: pl.Expr, last: pl.Expr, months: pl.Expr, unit: str = "个月") -> pl.Expr:
+    """The months a finding spans: '2025年3月', or '2025年3月至2025年5月间3个月' (`unit` after the count)."""
+    return (
+        pl.when(months == 1)
+        .then(period_zh(first))
+        .otherwise(pl.format(f"{{}}至{{}}间{{}}{unit}", period_zh(first), period_zh(last), months))
+    )
+
+
 def date_zh(date: pl.Expr) -> pl.Expr:
     """A date -> '2025年3月5日'."""
     return pl.concat_str(

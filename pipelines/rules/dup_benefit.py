@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, label, period_zh, yuan
+from pipelines.rules.common import MONEY, evidence_rows, finding, label, months_zh, yuan
 
 DUPLICATE_KEY = ("person_id", "benefit_type", "period")
 
@@ -41,15 +41,7 @@ def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
         ),
     )
     at_risk = groups.group_by("person_id").agg(pl.col("excess").sum().cast(MONEY).alias("amount_at_risk"))
-    when = (
-        pl.when(pl.col("months") == 1)
-        .then(period_zh(pl.col("period_from")))
-        .otherwise(
-            pl.format(
-                "{}至{}间{}个所属期", period_zh(pl.col("period_from")), period_zh(pl.col("period_to")), pl.col("months")
-            )
-        )
-    )
+    when = months_zh(pl.col("period_from"), pl.col("period_to"), pl.col("months"), "个所属期")
     summary = pl.format(
         "{}{}重复发放，共{}笔，多发{}元", pl.col("types"), when, pl.col("payments"), yuan(pl.col("amount_at_risk"))
     )

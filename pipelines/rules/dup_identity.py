@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_zh, yuan
+from pipelines.rules.common import MONEY, evidence_rows, finding, months_zh, yuan
 
 # Full-width forms to ASCII and Unicode White_Space removed: the characters an official types differently for
 # one name. Spelled out so that the SQL twin's translate() uses the very same map (as DUP_CLAIM's INVOICE_FOLD).
@@ -133,15 +133,7 @@ def detect(enrollment: pl.LazyFrame, benefit_payments: pl.LazyFrame) -> pl.LazyF
             evidence_rows(*PAYMENT_FIELDS),
         )
     )
-    when = (
-        pl.when(pl.col("months") == 1)
-        .then(period_zh(pl.col("period_from")))
-        .otherwise(
-            pl.format(
-                "{}至{}间{}个月", period_zh(pl.col("period_from")), period_zh(pl.col("period_to")), pl.col("months")
-            )
-        )
-    )
+    when = months_zh(pl.col("period_from"), pl.col("period_to"), pl.col("months"))
     summary = pl.format(
         "{}（{}-{}-{}出生，{}）名下{}个公民身份号码（{}）{}同时领取基本养老金，多发{}元",
         pl.col("name_key"),

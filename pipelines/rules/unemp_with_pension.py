@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.rules.common import MONEY, evidence_rows, finding, period_zh, yuan
+from pipelines.rules.common import MONEY, evidence_rows, finding, months_zh, yuan
 
 PAYMENT_FIELDS = (
     "payment_id",
@@ -53,15 +53,7 @@ def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("region_code").sort_by("period", "payment_id").last(),
     )
     evidence = pl.concat([flagged, concurrent_pensions]).group_by("person_id").agg(evidence_rows(*PAYMENT_FIELDS))
-    when = (
-        pl.when(pl.col("months") == 1)
-        .then(period_zh(pl.col("period_from")))
-        .otherwise(
-            pl.format(
-                "{}至{}间{}个月", period_zh(pl.col("period_from")), period_zh(pl.col("period_to")), pl.col("months")
-            )
-        )
-    )
+    when = months_zh(pl.col("period_from"), pl.col("period_to"), pl.col("months"))
     summary = pl.format(
         "{}同时领取基本养老金和失业保险金，失业保险金{}笔，共计{}元",
         when,
