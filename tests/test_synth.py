@@ -1,9 +1,11 @@
 """Tests of the synthetic inbox generator (pipelines.synth).
 
 Besides determinism and the shape of the truth files, a small independent
-oracle re-implements the twelve rules of CONTRACT section 3 over the *clean*
+oracle re-implements the fifteen rules of CONTRACT section 3 over the *clean*
 inbox and must find exactly the planted findings (same subjects, same amounts):
-this proves the background is finding-free and the truth is right.
+this proves the background is finding-free and the truth is right.  The
+mistyped IDs of the *dirty* inbox (section 6) are checked by brute force: every
+one has the enrolled candidates `_truth/resolutions.csv` says.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ RULES = (
     "UNREGISTERED_ACCOUNT",
     "SOD_BREACH",
     "LARGE_PAYMENT_UNAPPROVED",
+    "PRISONER_PAID",
+    "UNEMP_WITH_PENSION",
+    "DUP_IDENTITY",
 )
+STOPPING = ("detention", "imprisonment", "life", "death_suspended")
 AS_OF = pl.date(YEAR, 12, 31)
 LARGE_FEN = 10_000_000
 
@@ -235,6 +241,50 @@ def oracle(root: Path) -> dict[tuple[str, str], int]:
     approved = log.filter((pl.col("stage") == "approve") & (pl.col("role") == "leader")).select("business_id")
     large = amounts.filter(pl.col("amount") >= LARGE_FEN).join(approved, on="business_id", how="anti")
     add("LARGE_PAYMENT_UNAPPROVED", large, "business_id", "amount")
+
+    pensions = pay.filter(pl.col("benefit_type") == "pension")
+    stopping = d["custody_records"].filter(pl.col("sentence_type").is_in(STOPPING))
+    held = (
+        pensions.join(stopping, on="person_id")
+        .filter(
+            (pl.col("period") > ym(pl.col("start_date")))
+            & (pl.col("end_date").is_null() | (pl.col("period") < ym(pl.col("end_date"))))
+        )
+        .unique("payment_id")
+    )
+    add("PRISONER_PAID", held, "person_id", "amount")
+
+    both = un.join(pensions.select("person_id", "period").unique(), on=["person_id", "period"], how="semi")
+    add("UNEMP_WITH_PENSION", both, "person_id", "amount")
+
+    found.update(dup_identity(d["enrollment"], pensions))
+    return found
+
+
+def name_key(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+def dup_identity(enrollment: pl.DataFrame, pensions: pl.DataFrame) -> dict[tuple[str, str], int]:
+    """一人多号, plainly: IDs enrolled under one name (spaces, full-width ignored), birth date and gender (as the
+    IDs encode them), paid a pension for a period another of them is paid for; all but the largest."""
+    identities: dict[tuple, set[str]] = {}
+    for pid, name in enrollment.select("person_id", "name").unique().iter_rows():
+        identities.setdefault((name_key(name), pid[6:14], int(pid[16]) % 2), set()).add(pid)
+    paid: dict[str, dict[int, list[int]]] = {}
+    for pid, period, amount in pensions.select("person_id", "period", "amount").iter_rows():
+        paid.setdefault(pid, {}).setdefault(period, []).append(amount)
+    found = {}
+    for ids in identities.values():
+        by_period: dict[int, dict[str, list[int]]] = {}
+        for pid in ids:
+            for period, amounts in paid.get(pid, {}).items():
+                by_period.setdefault(period, {})[pid] = amounts
+        shared = {k: v for k, v in by_period.items() if len(v) > 1}
+        if shared:
+            subject = "|".join(sorted({pid for v in shared.values() for pid in v}))
+            every = [[a for amounts in v.values() for a in amounts] for v in shared.values()]
+            found[("DUP_IDENTITY", subject)] = sum(sum(a) - max(a) for a in every)
     return found
 
 
@@ -286,7 +336,7 @@ def test_ids_valid_and_consistent_with_enrollment(clean_inbox: Path) -> None:
         | ((pl.col("person_id").str.slice(16, 1).cast(pl.Int64) % 2 == 1) != (pl.col("gender") == "1"))
     )
     assert bad.height == 0
-    for name in ("benefit_payments", "medical_claims", "payroll_withholding", "death_records"):
+    for name in ("benefit_payments", "medical_claims", "payroll_withholding", "death_records", "custody_records"):
         assert all(is_valid_id(x) for x in load(clean_inbox, name)["person_id"].unique())
 
 
@@ -321,7 +371,7 @@ def test_valid_rows_match_files(dirty_inbox: Path) -> None:
     assert on_disk == listed | rejected
     formats = {Path(f).suffix for f in listed}
     assert formats == {".csv", ".parquet", ".xlsx"}
-    for _ds, f, n_valid, n_bad in valid.iter_rows():
+    for _ds, f, n_valid, n_bad, _n_resolved in valid.iter_rows():
         path = dirty_inbox / f
         if path.suffix == ".parquet":
             assert pq.ParquetFile(path).metadata.num_rows == n_valid + n_bad
@@ -440,3 +490,231 @@ def test_a_province_generated_in_parts_keeps_parts_apart_and_its_findings_add_up
     for rule in REGISTRY:
         found = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000.00"))
         assert found.height == summary["findings"][rule.code] > 0, rule.code
+
+
+# ---- custody, 一人多号, mistyped IDs (issue 14) --------------------------------------------
+
+
+def _normal_id(raw: str) -> str:
+    s = unicodedata.normalize("NFKC", str(raw)).replace(" ", "").upper()
+    if len(s) == 15:
+        s = s[:6] + "19" + s[6:]
+        s += check_digit(s)
+    return s
+
+
+def dirty_rows(root: Path, dataset: str) -> list[dict]:
+    """Every data row of a dataset of the dirty inbox as delivered, keyed by canonical column name, with its
+    file and line (header = 1); rejected files left out."""
+    zh = {c.zh: c.name for c in DATASETS[dataset]}
+    rejected = set(truth(root, "rejected_files")["file"])
+    out = []
+    for path in sorted((root / dataset).iterdir()):
+        rel = str(path.relative_to(root))
+        if rel in rejected:
+            continue
+        header, rows = _raw_rows(path)
+        names = [zh.get(h, h) for h in header]
+        out += [dict(zip(names, row, strict=True)) | {"file": rel, "line": i + 2} for i, row in enumerate(rows)]
+    return out
+
+
+def one_edit(a: str, b: str) -> bool:
+    """b differs from a by one substituted character or one swap of two adjacent characters."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) == 2:
+        i, j = diff
+        return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    return len(diff) == 1
+
+
+def enrolled_of(root: Path) -> dict[str, set[str]]:
+    """A dirty inbox's enrolled IDs (canonical) and their names as compared, bad rows left out."""
+    bad = {(f, int(line)) for f, line in truth(root, "bad_rows").select("file", "line").rows()}
+    enrolled: dict[str, set[str]] = {}
+    for row in dirty_rows(root, "enrollment"):
+        if (row["file"], row["line"]) not in bad:
+            enrolled.setdefault(_normal_id(row["person_id"]), set()).add(name_key(row["name"]))
+    return enrolled
+
+
+def assert_resolutions_hold(root: Path) -> int:
+    """Every row of _truth/resolutions.csv is, in its file, the mistyped ID it says, with the enrolled candidates
+    (one substitution or adjacent swap away; with the row's name in death and custody records) it says,
+    counted by brute force over the whole enrollment.  Returns how many rows were checked."""
+    resolutions = truth(root, "resolutions").with_columns(pl.col("line", "candidates").cast(pl.Int64))
+    enrolled = enrolled_of(root)
+    rows = {}
+    for dataset in set(resolutions["dataset"]):
+        rows |= {(r["file"], r["line"]): r for r in dirty_rows(root, dataset)}
+    for dataset, file, line, raw, expected, outcome, candidates in resolutions.iter_rows():
+        row = rows[(file, line)]
+        assert str(row["person_id"]) == raw, (file, line)
+        assert len(raw) == 18 and not is_valid_id(raw)
+        hits = [
+            pid
+            for pid, names in enrolled.items()
+            if one_edit(raw, pid)
+            and (dataset not in ("death_records", "custody_records") or name_key(row["name"]) in names)
+        ]
+        assert len(hits) == candidates, (raw, hits)
+        assert outcome == {0: "no_candidate", 1: "resolved"}.get(len(hits), "ambiguous")
+        assert (expected or None) == (hits[0] if outcome == "resolved" else None)
+    return resolutions.height
+
+
+def test_every_mistyped_id_has_the_candidates_its_truth_says(dirty_inbox: Path) -> None:
+    assert assert_resolutions_hold(dirty_inbox) >= 20
+
+
+def test_in_a_province_generated_in_parts_names_and_typo_candidates_stay_in_their_part(tmp_path: Path) -> None:
+    out = tmp_path / "parted"
+    generate(1000, out, seed=4, dirty=True, part_persons=500)
+    assert assert_resolutions_hold(out) >= 40  # against the enrollment of both parts
+    parts: dict[str, set[str]] = {}
+    for row in dirty_rows(out, "enrollment"):
+        if row["name"]:
+            parts.setdefault(row["name"].strip()[0], set()).add(Path(row["file"]).stem[-2:])
+    assert set().union(*parts.values()) == {"p0", "p1"}
+    assert max(len(v) for v in parts.values()) == 1, "a surname in two parts: namesakes across parts"
+
+
+def test_resolutions_cover_every_bad_id_of_a_resolving_dataset(dirty_inbox: Path) -> None:
+    resolving = {"benefit_payments", "medical_claims", "payroll_withholding", "death_records", "custody_records"}
+    bad = truth(dirty_inbox, "bad_rows").filter((pl.col("kind") == "bad_id") & pl.col("dataset").is_in(resolving))
+    resolutions = truth(dirty_inbox, "resolutions")
+    assert set(resolutions.select("dataset", "file", "line").rows()) == set(
+        bad.select("dataset", "file", "line").rows()
+    )
+    assert (bad["column"] == "person_id").all()
+
+
+def test_the_planted_typos_cover_what_section_6_asks(dirty_inbox: Path) -> None:
+    res = truth(dirty_inbox, "resolutions")
+    resolved = res.filter(pl.col("outcome") == "resolved")
+
+    def kind(raw: str, pid: str) -> str:
+        diff = [i for i in range(18) if raw[i] != pid[i]]
+        return "substitution" if len(diff) == 1 else "swap"
+
+    kinds = {(d, kind(raw, pid)) for d, raw, pid in resolved.select("dataset", "person_id_raw", "expected").rows()}
+    for dataset in ("benefit_payments", "medical_claims", "payroll_withholding", "death_records"):
+        assert {(dataset, "substitution"), (dataset, "swap")} <= kinds, dataset
+    assert "custody_records" in set(resolved["dataset"])
+    assert {"death_records", "benefit_payments", "payroll_withholding", "medical_claims"} <= set(
+        res.filter(pl.col("outcome") == "ambiguous")["dataset"]
+    )
+    assert (res.filter(pl.col("outcome") == "ambiguous")["candidates"].cast(int) >= 2).all()
+    assert res.filter(pl.col("outcome") == "no_candidate").height > 0
+    # a death notice that only resolves makes a DECEASED_PAID finding under the canonical ID
+    findings = truth(dirty_inbox, "findings")
+    deceased = set(findings.filter(pl.col("rule") == "DECEASED_PAID")["person_id"])
+    assert set(resolved.filter(pl.col("dataset") == "death_records")["expected"]) <= deceased
+    prisoners = set(findings.filter(pl.col("rule") == "PRISONER_PAID")["person_id"])
+    assert set(resolved.filter(pl.col("dataset") == "custody_records")["expected"]) <= prisoners
+
+
+def test_a_clean_inbox_holds_what_a_dirty_one_loads_after_resolution(dirty_inbox: Path, clean_inbox: Path) -> None:
+    def per_dataset(root: Path, columns: list[str]) -> dict[str, int]:
+        valid = truth(root, "valid_rows").with_columns(pl.col(columns).cast(pl.Int64))
+        return dict(valid.group_by("dataset").agg(pl.sum_horizontal(columns).sum()).rows())
+
+    assert per_dataset(dirty_inbox, ["rows_valid", "rows_resolved"]) == per_dataset(clean_inbox, ["rows_valid"])
+    assert truth(clean_inbox, "resolutions").height == 0
+    assert truth(dirty_inbox, "findings").equals(truth(clean_inbox, "findings"))
+
+
+def test_custody_records(clean_inbox: Path) -> None:
+    custody = load(clean_inbox, "custody_records")
+    assert set(custody["sentence_type"]) == set(STOPPING) | {"suspended", "surveillance"}
+    assert custody["name"].null_count() == 0
+    assert custody.filter(pl.col("end_date").is_null()).height > 0
+    assert custody.filter(pl.col("end_date") <= pl.date(YEAR, 12, 31)).height > 0
+    assert custody.filter(pl.col("end_date") > pl.date(YEAR, 12, 31)).height > 0
+    community = pl.read_csv(clean_inbox / "custody_records" / "cr_community.csv", infer_schema=False)
+    assert set(community["sentence_type"]) == {"suspended", "surveillance"}
+    near = truth(clean_inbox, "near_misses").filter(pl.col("rule") == "PRISONER_PAID")
+    assert near.height >= 4
+    # background persons in custody too, not only plants
+    planted = set(truth(clean_inbox, "findings")["person_id"]) | set(near["subject_id"])
+    assert custody.filter(~pl.col("person_id").is_in(list(planted))).height >= 6
+
+
+def test_dup_identity_person_region_and_periods(clean_inbox: Path) -> None:
+    findings = truth(clean_inbox, "findings").filter(pl.col("rule") == "DUP_IDENTITY")
+    assert sorted(set(findings["subject_id"].str.count_matches(r"\|"))) == [1, 2]  # two IDs and three
+    enrollment = load(clean_inbox, "enrollment")
+    pensions = load(clean_inbox, "benefit_payments").filter(pl.col("benefit_type") == "pension")
+    for subject, person, region, p_from, p_to in findings.select(
+        "subject_id", "person_id", "region_code", "period_from", "period_to"
+    ).rows():
+        ids = subject.split("|")
+        assert len({(i[6:14], int(i[16]) % 2) for i in ids}) == 1 and len({i[:6] for i in ids}) >= 2
+        spells = enrollment.filter(pl.col("person_id").is_in(ids))
+        assert len({name_key(n) for n in spells["name"]}) == 1
+        first = spells.group_by("person_id").agg(pl.col("start_date").min()).sort("start_date", "person_id")
+        assert person == first["person_id"][0]
+        paid = pensions.filter(pl.col("person_id").is_in(ids))
+        shared = paid.group_by("period").agg(pl.col("person_id").n_unique().alias("n")).filter(pl.col("n") > 1)
+        assert (str(shared["period"].min()), str(shared["period"].max())) == (p_from, p_to)
+        last = paid.filter((pl.col("person_id") == person) & pl.col("period").is_in(shared["period"].to_list()))
+        assert last.sort("period", "payment_id")["region_code"][-1] == region
+        accounts = paid.group_by("person_id").agg(pl.col("bank_account").first())["bank_account"]
+        assert accounts.n_unique() == len(ids)
+    names = load(clean_inbox, "enrollment").filter(
+        pl.col("person_id").is_in([i for s in findings["subject_id"] for i in s.split("|")])
+    )["name"]
+    assert names.str.contains(" ").any() and names.str.contains("\u3000").any()
+
+
+def test_prisoner_and_pensioner_periods(clean_inbox: Path) -> None:
+    """period_from / period_to of PRISONER_PAID and UNEMP_WITH_PENSION: the first and last flagged period."""
+    d = {name: load(clean_inbox, name) for name in ("benefit_payments", "custody_records")}
+    pay = d["benefit_payments"]
+    pensions = pay.filter(pl.col("benefit_type") == "pension")
+    held = pensions.join(d["custody_records"].filter(pl.col("sentence_type").is_in(STOPPING)), on="person_id").filter(
+        (pl.col("period") > ym(pl.col("start_date")))
+        & (pl.col("end_date").is_null() | (pl.col("period") < ym(pl.col("end_date"))))
+    )
+    both = pay.filter(pl.col("benefit_type") == "unemployment").join(
+        pensions.select("person_id", "period").unique(), on=["person_id", "period"], how="semi"
+    )
+    findings = truth(clean_inbox, "findings")
+    for rule, flagged in (("PRISONER_PAID", held), ("UNEMP_WITH_PENSION", both)):
+        got = flagged.group_by("person_id").agg(
+            pl.col("period").min().cast(pl.String).alias("period_from"),
+            pl.col("period").max().cast(pl.String).alias("period_to"),
+            pl.col("region_code").sort_by("period", "payment_id").last(),
+        )
+        want = findings.filter(pl.col("rule") == rule).select("person_id", "period_from", "period_to", "region_code")
+        assert set(got.rows()) == set(want.rows()), rule
+
+
+def test_planted_counts_follow_the_size_and_are_deterministic(tmp_path: Path) -> None:
+    from pipelines.synth.plants import plants_per_rule
+    from pipelines.synth.writer import BAD_KINDS
+
+    first = generate(500, tmp_path / "a", seed=5, dirty=True)
+    again = generate(500, tmp_path / "b", seed=5, dirty=True)
+    other = generate(500, tmp_path / "c", seed=6, dirty=True)
+    assert first == again
+    for name in ("findings", "resolutions", "bad_rows", "near_misses", "valid_rows"):
+        assert truth(tmp_path / "a", name).equals(truth(tmp_path / "b", name)), name
+    n = plants_per_rule(500)
+    for summary in (first, other):
+        assert summary["findings"]["PRISONER_PAID"] == max(n, 6) + 1
+        assert summary["findings"]["UNEMP_WITH_PENSION"] == max(n, 3) + 1
+        assert summary["findings"]["DUP_IDENTITY"] == max(n, 2)
+        generic = sum(
+            k == "bad_id"
+            for d in ("benefit_payments", "medical_claims", "payroll_withholding", "death_records", "custody_records")
+            for k, _ in BAD_KINDS[d]
+        )
+        assert summary["resolutions"] == {"resolved": 9, "no_candidate": 2 + generic, "ambiguous": 4}
+    assert first["findings"] == other["findings"]
+    assert (
+        truth(tmp_path / "a", "findings")["subject_id"].to_list()
+        != truth(tmp_path / "c", "findings")["subject_id"].to_list()
+    )

@@ -13,7 +13,10 @@ Invariants that keep CONTRACT section 3 silent on this data:
   direction (all even fen: planted amounts are odd, so they never pair up);
 * every payment has a successful bank result on the same account and amount;
 * the five workflow stages are done by five distinct non-admin operators and
-  large businesses are approved by a leader.
+  large businesses are approved by a leader;
+* only pensioners are paid a pension and only the unemployed unemployment benefit;
+  a pensioner's custody does not stop a pension or ended before YEAR;
+* no two persons share a name, birth date and gender (``population.unique_names``).
 """
 
 from __future__ import annotations
@@ -638,3 +641,86 @@ def build_deaths(rng: Rng, facts: pl.DataFrame) -> pl.DataFrame:
         pl.col("s2").replace_strict(list(range(3)), sources, return_dtype=pl.String).alias("source"),
     )
     return pl.concat([a, b]).sort("pidx", "death_date", maintain_order=True).drop("pidx")
+
+
+# Sentence types of background custody, cycled so that every one appears in a small province; a pensioner
+# only gets one that leaves 2025 untouched (a community sentence, or custody that ended before 2025).
+CUSTODY_TYPES = ("detention", "imprisonment", "life", "death_suspended", "suspended", "surveillance")
+PENSIONER_CUSTODY_TYPES = ("suspended", "surveillance", "imprisonment", "detention")
+CUSTODY_SHARE = 0.002
+CUSTODY_MIN = 12  # persons in a small province, so that every sentence type is there
+
+
+def build_custody(rng: Rng, facts: pl.DataFrame) -> pl.DataFrame:
+    """Custody records (服刑人员信息) of a few background persons: every sentence type, some released, some
+    without end date.  Finding-free: only category P is paid a pension, and a pensioner's custody either
+    does not stop a pension (缓刑, 管制) or ended before YEAR (released in 2024 at the latest)."""
+    people = facts.select("pidx", "category", "person_id", "name", "birth_date")
+    share = max(CUSTODY_SHARE, CUSTODY_MIN / max(people.height, 1))
+    picked = people.filter(rng.uniform("custody:pick", people.height) < share)
+    n = picked.height
+    pensioner = pl.col("category") == "P"
+    k = pl.int_range(pl.len()).over(pensioner)
+    kind = (
+        pl.when(pensioner)
+        .then(k.mod(4).replace_strict(list(range(4)), list(PENSIONER_CUSTODY_TYPES), return_dtype=pl.String))
+        .otherwise(k.mod(6).replace_strict(list(range(6)), list(CUSTODY_TYPES), return_dtype=pl.String))
+    )
+    df = picked.with_columns(
+        kind.alias("sentence_type"),
+        rng.uniform("custody:start", n).alias("u_start"),
+        rng.uniform("custody:length", n).alias("u_len"),
+        rng.uniform("custody:open", n).alias("u_open"),
+    )
+    typ, u_start, u_len = pl.col("sentence_type"), pl.col("u_start"), pl.col("u_len")
+    adult = birth_plus(18)
+
+    def start_in(first: dt.date, last: dt.date) -> pl.Expr:
+        return pl.max_horizontal(adult, uniform_days(u_start, pl.lit(days(first)), pl.lit(days(last))))
+
+    old_end = days(dt.date(YEAR - 1, 12, 31))
+    start = (
+        pl.when(pensioner & typ.is_in(["imprisonment", "detention"]))
+        .then(uniform_days(u_start, pl.lit(days(dt.date(2008, 1, 1))), pl.lit(days(dt.date(2020, 12, 31)))))
+        .when(typ == "detention")
+        .then(start_in(dt.date(YEAR - 1, 6, 1), dt.date(YEAR, 10, 31)))
+        .when(typ == "imprisonment")
+        .then(start_in(dt.date(2012, 1, 1), dt.date(YEAR, 11, 30)))
+        .when(typ.is_in(["life", "death_suspended"]))
+        .then(start_in(dt.date(2005, 1, 1), dt.date(YEAR - 1, 12, 31)))
+        .when(typ == "suspended")
+        .then(start_in(dt.date(YEAR - 3, 1, 1), dt.date(YEAR, 11, 30)))
+        .otherwise(start_in(dt.date(YEAR - 2, 1, 1), dt.date(YEAR, 11, 30)))
+    )
+    df = df.with_columns(start.alias("start_d"))
+    length = (
+        pl.when(typ == "detention")
+        .then(30 + (u_len * 150).floor())
+        .when(typ == "imprisonment")
+        .then(365 + (u_len * 3000).floor())
+        .when(typ == "suspended")
+        .then(365 + (u_len * 730).floor())
+        .otherwise(90 + (u_len * 640).floor())
+        .cast(pl.Int64)
+    )
+    end = (
+        pl.when(typ.is_in(["life", "death_suspended"]))
+        .then(None)
+        .when(pensioner & typ.is_in(["imprisonment", "detention"]))
+        .then(pl.min_horizontal(pl.col("start_d") + length, pl.lit(old_end)))
+        # a third of the prison terms still running with no release date recorded
+        .when((typ == "imprisonment") & (pl.col("u_open") < 0.35))
+        .then(None)
+        .otherwise(pl.col("start_d") + length)
+    )
+    return (
+        df.with_columns(end.alias("end_d"))
+        .sort("start_d", "pidx")
+        .select(
+            "person_id",
+            "name",
+            "sentence_type",
+            date_of_days(pl.col("start_d")).alias("start_date"),
+            date_of_days(pl.col("end_d")).alias("end_date"),
+        )
+    )

@@ -204,6 +204,13 @@ DATASETS: dict[str, tuple[Col, ...]] = {
         Col("death_date", "死亡日期", "date", True),
         Col("source", "信息来源", "code", True, "death_source"),
     ),
+    "custody_records": (
+        Col("person_id", "公民身份号码", "id", True),
+        Col("name", "姓名", "text"),
+        Col("sentence_type", "刑罚类型", "code", True, "sentence_type"),
+        Col("start_date", "收监日期", "date", True),
+        Col("end_date", "释放日期", "date"),
+    ),
 }
 
 # The unique row id of each dataset (bad rows get a fresh one); None = no single id.
@@ -221,4 +228,26 @@ ROW_ID: dict[str, str | None] = {
     "bank_statements": "txn_id",
     "bank_disbursements": "payment_id",
     "death_records": None,
+    "custody_records": None,
 }
+
+# Custody that stops a pension (服刑期间停发基本养老金); a suspended sentence (缓刑) or surveillance (管制) does not.
+STOPPING_SENTENCES = ("detention", "imprisonment", "life", "death_suspended")
+COMMUNITY_SENTENCES = ("suspended", "surveillance")
+
+# Datasets whose rows are resolved to an enrolled person when their only fault is a mistyped person_id
+# (CONTRACT section 6); in those with a name, the enrolled name must be the same too.
+RESOLVING_DATASETS = (
+    "benefit_payments",
+    "medical_claims",
+    "payroll_withholding",
+    "death_records",
+    "custody_records",
+    "business_log",
+)
+NAMED_DATASETS = ("death_records", "custody_records")
+# Two more columns of a planted row whose person_id arrives mistyped: the ID as typed, and what resolving
+# it must give (`resolved`: its person_id is the person it resolves to; `no_candidate`; `ambiguous`).
+RAW_ID, OUTCOME = "_raw_id", "_outcome"
+TYPO_COLUMNS = (RAW_ID, OUTCOME)
+OUTCOMES = ("resolved", "no_candidate", "ambiguous")

@@ -13,6 +13,7 @@ from .background import (
     build_business_log,
     build_claims,
     build_contributions,
+    build_custody,
     build_deaths,
     build_disbursements,
     build_enrollment,
@@ -22,7 +23,8 @@ from .background import (
     build_special_movements,
     build_tax,
 )
-from .constants import DATASETS
+from .constants import DATASETS, NAMED_DATASETS, OUTCOME, OUTCOMES, RAW_ID, SURNAMES, TYPO_COLUMNS
+from .ids import IdSet, name_key, one_edit_away
 from .plants import RULES, PlantBook, plant_all, plant_pool_size
 from .population import build_employers, build_fund_accounts, build_operators, build_persons
 from .rng import Rng
@@ -40,6 +42,17 @@ DTYPES = {
     "timestamp": pl.Datetime("us"),
 }
 MIN_PERSONS = 500
+# _truth/resolutions.csv: every row whose only fault is a mistyped person_id (CONTRACT section 6), with the
+# person it must resolve to (or empty) and how many enrolled persons are one edit away (with the row's name).
+RESOLUTION_SCHEMA = {
+    "dataset": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "person_id_raw": pl.String,
+    "expected": pl.String,
+    "outcome": pl.String,
+    "candidates": pl.Int64,
+}
 
 
 def schema(dataset: str) -> dict[str, pl.DataType]:
@@ -73,6 +86,9 @@ def conform(dataset: str, df: pl.DataFrame, extra_rows: list[dict], part_tag: st
     """
     sch = schema(dataset)
     base = df.select([pl.col(k).cast(v) for k, v in sch.items()])
+    if any(RAW_ID in row for row in extra_rows):  # planted mistyped IDs (writer.py's module docstring)
+        sch |= dict.fromkeys(TYPO_COLUMNS, pl.String)
+        base = base.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in TYPO_COLUMNS)
     if extra_rows:
         base = pl.concat([base, pl.DataFrame(extra_rows, schema=sch, orient="row")])
     if part_tag:
@@ -83,13 +99,21 @@ def conform(dataset: str, df: pl.DataFrame, extra_rows: list[dict], part_tag: st
 class InboxWriter:
     """Writes datasets file by file and accumulates the truth about files."""
 
-    def __init__(self, root: Path, rng: Rng, dirty: bool, stem_suffix: str = "") -> None:
+    def __init__(
+        self, root: Path, rng: Rng, dirty: bool, stem_suffix: str = "", taken: IdSet | frozenset[str] = frozenset()
+    ) -> None:
         self.root, self.rng, self.dirty, self.stem_suffix = root, rng, dirty, stem_suffix
+        self.taken = taken  # every citizen ID of the province: bad IDs are made unresolvable against it
         self.results: list[tuple[str, FileResult]] = []
         self.rows: dict[str, int] = {}
         self.files: dict[str, int] = {}
 
     def write(self, dataset: str, df: pl.DataFrame) -> None:
+        unresolved = (pl.col(OUTCOME) != "resolved").fill_null(False)  # a planted typo that must not resolve
+        if RAW_ID in df.columns and not self.dirty:  # a clean inbox: resolving typos typed right, no others
+            df = df.filter(~unresolved).drop(TYPO_COLUMNS)
+        # the rows the dataset holds once loaded: resolved typos too, the others only in quarantine
+        self.rows[dataset] = df.filter(~unresolved).height if RAW_ID in df.columns else df.height
         files = [(stem + self.stem_suffix, part) for stem, part in split(dataset, df)]
         base = list(DATASETS).index(dataset) * 7
         kinds = BAD_KINDS[dataset] if self.dirty else []
@@ -97,24 +121,37 @@ class InboxWriter:
         plan = {chosen[0]: kinds[0::2], chosen[-1]: kinds[1::2]} if len(chosen) == 2 else {0: kinds}
         for j, (stem, part) in enumerate(files):
             style = style_for(base + j, part.height, self.dirty)
-            result = write_file(self.root, dataset, stem, part, style, self.rng, plan.get(j, []))
+            result = write_file(self.root, dataset, stem, part, style, self.rng, plan.get(j, []), self.taken)
             self.results.append((dataset, result))
-        self.rows[dataset] = df.height
         self.files[dataset] = len(files)
 
     def truth_frames(self) -> dict[str, pl.DataFrame]:
-        """valid_rows, bad_rows and id_forms of the files written."""
+        """valid_rows, bad_rows, id_forms and resolutions of the files written."""
         valid = [
-            {"dataset": d, "file": r.path, "rows_valid": r.rows_valid, "rows_bad": len(r.bad_rows)}
+            {
+                "dataset": d,
+                "file": r.path,
+                "rows_valid": r.rows_valid,
+                "rows_bad": len(r.bad_rows),
+                "rows_resolved": r.rows_resolved,
+            }
             for d, r in self.results
         ]
         bad = [b for _, r in self.results for b in r.bad_rows]
         forms = [f for _, r in self.results for f in r.id_forms]
+        resolutions = [x for _, r in self.results for x in r.resolutions]
         return {
             "valid_rows": pl.DataFrame(
                 valid,
-                schema={"dataset": pl.String, "file": pl.String, "rows_valid": pl.Int64, "rows_bad": pl.Int64},
+                schema={
+                    "dataset": pl.String,
+                    "file": pl.String,
+                    "rows_valid": pl.Int64,
+                    "rows_bad": pl.Int64,
+                    "rows_resolved": pl.Int64,
+                },
             ),
+            "resolutions": pl.DataFrame(resolutions, schema=RESOLUTION_SCHEMA | {"name": pl.String}),
             "bad_rows": pl.DataFrame(
                 bad,
                 schema={
@@ -192,7 +229,9 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
     More than ``part_persons`` persons are generated as independent parts (seeds derived
     from ``seed``): disjoint citizen IDs, identifiers tagged ``P<k>``, files suffixed
     ``_p<k>``; the truth is the parts' truths together (findings.csv gains a ``part``
-    column; a finding's subject is as its part planted it, before the tag).
+    column; a finding's subject is as its part planted it, before the tag).  Parts draw
+    names from disjoint surnames (no 一人多号 across parts), and a mistyped ID's candidates
+    all lie in its own part (``ids.year_typos``), so the parts' truths stay true together.
     """
     if persons < MIN_PERSONS:
         raise ValueError(f"persons must be at least {MIN_PERSONS}")
@@ -209,11 +248,12 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
             outputs.append(_province(size, out, seed, dirty, Rng(seed)))
         else:
             span = 500 // parts
+            rng = Rng(seed * 1000 + k + 1)
             outputs.append(
-                _province(size, out, seed, dirty, Rng(seed * 1000 + k + 1), (k * span, span), f"P{k}", f"_p{k}", k)
+                _province(size, out, seed, dirty, rng, (k * span, span), f"P{k}", f"_p{k}", k, SURNAMES[k::parts])
             )
     summaries = [o[0] for o in outputs]
-    for name in ("valid_rows", "bad_rows", "id_forms", "near_misses"):
+    for name in ("valid_rows", "bad_rows", "id_forms", "near_misses", "resolutions"):
         pl.concat([o[1][name] for o in outputs]).write_csv(out / TRUTH / f"{name}.csv")
     findings = pl.concat([o[1]["findings"] for o in outputs])
     findings.write_csv(out / TRUTH / "findings.csv")
@@ -236,6 +276,7 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
         "near_misses": sum(s["near_misses"] for s in summaries),
         "bad_rows": sum(s["bad_rows"] for s in summaries),
         "id_forms": sum(s["id_forms"] for s in summaries),
+        "resolutions": total("resolutions"),
         "rejected_files": len(rejected),
     }
     (out / TRUTH / "summary.json").write_text(
@@ -254,24 +295,29 @@ def _province(
     part_tag: str = "",
     stem_suffix: str = "",
     part: int | None = None,
+    surnames: str = SURNAMES,
 ) -> tuple[dict, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
     """One province (or one part of one): its files written, (summary, truth frames, samples) returned."""
-    people = build_persons(rng, persons, plant_pool_size(persons), *seq_range)
+    people = build_persons(rng, persons, plant_pool_size(persons), *seq_range, surnames)
     employers = build_employers(rng, persons)
     operators = build_operators(rng)
     accounts = build_fund_accounts(rng)
     facts = build_facts(rng, people, employers)
-    book = PlantBook(rng, people, employers, operators, accounts, persons)
+    book = PlantBook(rng, people, employers, operators, accounts, persons, seq_range, surnames)
     plant_all(book, persons)
     del people
-    w = InboxWriter(out, rng, dirty, stem_suffix)
+    w = InboxWriter(out, rng, dirty, stem_suffix, book.taken)
     extra = book.rows
     samples: dict[str, pl.DataFrame] = {}
+    enrolled = pl.DataFrame()
 
     def emit(dataset: str, df: pl.DataFrame) -> None:
+        nonlocal enrolled
         full = conform(dataset, df, extra.get(dataset, []), part_tag)
         if dataset in ("contributions", "medical_claims", "operators"):
-            samples[dataset] = full.head(200)
+            samples[dataset] = full.drop(TYPO_COLUMNS, strict=False).head(200)
+        if dataset == "enrollment":
+            enrolled = full.select("person_id", "name").unique()
         w.write(dataset, full)
 
     emit("enrollment", build_enrollment(facts))
@@ -294,8 +340,15 @@ def _province(
     emit("finance_ledger", ledger)
     emit("bank_statements", bank)
     emit("death_records", build_deaths(rng, facts))
+    emit("custody_records", build_custody(rng, facts))
 
     truth = w.truth_frames()
+    planned = pl.DataFrame(
+        book.typos,
+        schema={"dataset": pl.String, "raw": pl.String, "expected": pl.String, "outcome": pl.String, "name": pl.String},
+    )
+    check_resolutions(planned.rename({"raw": "person_id_raw"}), enrolled)
+    truth["resolutions"] = check_resolutions(truth["resolutions"], enrolled).drop("name")
     findings = book.findings_frame()
     if part is not None:
         findings = findings.with_columns(pl.lit(part).alias("part"))
@@ -304,6 +357,7 @@ def _province(
     per_rule = {r: 0 for r in RULES}
     for r in findings["rule"]:
         per_rule[r] += 1
+    outcomes = truth["resolutions"]["outcome"].to_list()
     summary = {
         "rows": w.rows,
         "files": w.files,
@@ -311,5 +365,30 @@ def _province(
         "near_misses": len(book.near),
         "bad_rows": truth["bad_rows"].height,
         "id_forms": truth["id_forms"].height,
+        "resolutions": {o: outcomes.count(o) for o in OUTCOMES},
     }
     return summary, truth, samples
+
+
+def check_resolutions(typos: pl.DataFrame, enrolled: pl.DataFrame) -> pl.DataFrame:
+    """typos (person_id_raw, dataset, name, expected, outcome) with `candidates`: how many enrolled persons
+    have an ID one substitution or one adjacent swap away (CONTRACT section 6), with the row's name where
+    the dataset carries one.  Raises when that contradicts the outcome or the expected person: the truth
+    of a mistyped ID is computed, then checked against what the plant meant."""
+    near = {raw: one_edit_away(raw) for raw in typos["person_id_raw"].unique().to_list()}
+    names: dict[str, set[str]] = {}
+    wanted = sorted(set().union(*near.values())) if near else []
+    for pid, name in enrolled.filter(pl.col("person_id").is_in(wanted)).iter_rows():
+        names.setdefault(pid, set()).add(name_key(name))
+    counts = []
+    for dataset, raw, name, expected, outcome in typos.select(
+        "dataset", "person_id_raw", "name", "expected", "outcome"
+    ).iter_rows():
+        hits = sorted(
+            pid for pid in near[raw] if pid in names and (dataset not in NAMED_DATASETS or name_key(name) in names[pid])
+        )
+        found = "no_candidate" if not hits else "resolved" if len(hits) == 1 else "ambiguous"
+        if found != outcome or (found == "resolved" and hits != [expected]):
+            raise RuntimeError(f"mistyped ID {raw} in {dataset}: planted {outcome} {expected}, candidates {hits}")
+        counts.append(len(hits))
+    return typos.with_columns(pl.Series("candidates", counts, dtype=pl.Int64))

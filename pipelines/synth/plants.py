@@ -5,6 +5,12 @@ its own employers, accounts and ids, so the truth is known by construction:
 each plant records the (rule, subject_id) it must raise, with the amount the
 contract defines; near-misses record what must *not* be raised.  Plants are
 few (``max(3, variants, persons // 2000)`` per rule), so plain Python is fine.
+
+Some plants need more: IDs made up for one person (一人多号, ``variant``), and
+rows whose person_id arrives mistyped (CONTRACT section 6, ``typo``,
+``ambiguous_typo``, ``mistype``); both are checked against every ID of the
+province (``taken``), so a made-up ID is nobody else's and a typo has exactly the
+candidates its truth says.
 """
 
 from __future__ import annotations
@@ -15,7 +21,20 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .constants import LARGE_PAYMENT_FEN, PROVINCE_CODE, REGION_CODES, YEAR
+from .constants import (
+    BIRTH_COUNTIES,
+    GIVEN_CHARS,
+    LARGE_PAYMENT_FEN,
+    OUTCOME,
+    PROVINCE_CODE,
+    RAW_ID,
+    REGION_CODES,
+    STOPPING_SENTENCES,
+    SURNAMES,
+    YEAR,
+)
+from .ids import IdSet, birth_of, gender_of, one_edit_away, with_check, year_typos
+from .population import BORN
 from .rng import Rng
 
 D = dt.date
@@ -76,10 +95,16 @@ class PlantBook:
         operators: pl.DataFrame,
         accounts: pl.DataFrame,
         n_persons: int,
+        seq_range: tuple[int, int] = (0, 500),
+        surnames: str = SURNAMES,
     ) -> None:
         self.rng = rng
         self.py = rng.py("plants")
         self.pool = persons.filter(pl.col("category") == "X").to_dicts()
+        self.all_ids = persons["person_id"]
+        self._taken: IdSet | None = None
+        self.seq_range, self.surnames = seq_range, surnames  # this part's (generate.generate)
+        self.typos: list[dict] = []
         self.next_person = 0
         self.n_persons = n_persons
         self.rows: dict[str, list[dict]] = {}
@@ -107,12 +132,15 @@ class PlantBook:
         self.counters[prefix] = n
         return f"{prefix}{n:0{width}d}"
 
-    def person(self) -> dict:
-        if self.next_person >= len(self.pool):
-            raise ValueError("plant person pool exhausted; raise persons")
-        p = self.pool[self.next_person]
-        self.next_person += 1
-        return p
+    def person(self, typo: str | None = None) -> dict:
+        """The next plant person; with `typo`, the next one whose ID can be mistyped that way (`typo`)."""
+        while True:
+            if self.next_person >= len(self.pool):
+                raise ValueError("plant person pool exhausted; raise persons")
+            p = self.pool[self.next_person]
+            self.next_person += 1
+            if typo is None or self._typo(p["person_id"], typo) is not None:
+                return p
 
     def fresh_account(self) -> str:
         n = self.counters.get("acct", 0) + 1
@@ -130,6 +158,114 @@ class PlantBook:
     def add(self, dataset: str, **row) -> dict:
         self.rows.setdefault(dataset, []).append(row)
         return row
+
+    @property
+    def taken(self) -> IdSet:
+        """Every citizen ID of the province (part), made-up ones included: a superset of those enrolled."""
+        if self._taken is None:
+            self._taken = IdSet(self.all_ids)
+        return self._taken
+
+    def name(self) -> str:
+        """A fresh random name (surname and two given characters)."""
+        return self.py.choice(self.surnames) + self.py.choice(GIVEN_CHARS) + self.py.choice(GIVEN_CHARS)
+
+    def variant(
+        self,
+        p: dict,
+        *,
+        county: str | None = None,
+        birth: dt.date | None = None,
+        male: bool | None = None,
+        seq_step: int = 0,
+        region: str | None = None,
+        name: str | None = None,
+    ) -> dict:
+        """A person record under a made-up ID: p's, with its division code, birth date or gender changed,
+        and its sequence moved on by `seq_step` or more (inside this province part's range) until the ID is
+        nobody's; own account."""
+        pid = p["person_id"]
+        county = county or pid[:6]
+        born = (birth or birth_of(pid)).strftime("%Y%m%d")
+        parity = int(pid[16]) % 2 if male is None else int(male)
+        base, span = self.seq_range
+        seq_n = int(pid[14:17]) // 2
+        for k in range(seq_step, seq_step + span):
+            new = with_check(f"{county}{born}{(base + (seq_n - base + k) % span) * 2 + parity:03d}")
+            if new not in self.taken:
+                self.taken.add(new)
+                break
+        else:
+            raise ValueError(f"no free ID like {pid}")
+        return {
+            **p,
+            "pidx": None,
+            "person_id": new,
+            "birth_date": birth_of(new),
+            "gender": gender_of(new),
+            "region_code": region or p["region_code"],
+            "name": name or p["name"],
+            "account": self.fresh_account(),
+        }
+
+    def _typo(self, pid: str, kind: str) -> str | None:
+        forms = year_typos(pid, kind, BORN)
+        self.py.shuffle(forms)
+        return next((raw for raw in forms if (one_edit_away(raw) & self.taken) == {pid}), None)
+
+    def typo(self, pid: str, kind: str) -> str:
+        """pid mistyped in its year of birth (`ids.year_typos`: one substituted digit, or two adjacent digits
+        swapped), such that pid is the only ID of the province one edit away from it."""
+        raw = self._typo(pid, kind)
+        if raw is None:
+            raise ValueError(f"no {kind} typo of {pid} with a single candidate")
+        return raw
+
+    def ambiguous_typo(self, a: dict, name: str | None = None) -> tuple[str, dict]:
+        """A mistyped form of a's ID (`typo`) and a new person b (same division code, a made-up ID in this
+        part's sequence range, `name` or a fresh one) whose ID is one edit from it too: two candidates."""
+        pid = a["person_id"]
+        base, span = self.seq_range
+        forms = year_typos(pid, "substitution", BORN)
+        self.py.shuffle(forms)
+        for raw in forms:
+            if (one_edit_away(raw) & self.taken) != {pid}:
+                continue
+            others = sorted(one_edit_away(raw) - {pid})
+            self.py.shuffle(others)
+            for other in others:
+                born = birth_of(other)
+                if (
+                    other[:6] == pid[:6]
+                    and born
+                    and 1900 <= born.year <= YEAR
+                    and base <= int(other[14:17]) // 2 < base + span
+                    and other not in self.taken
+                ):
+                    self.taken.add(other)
+                    b = {
+                        **a,
+                        "pidx": None,
+                        "person_id": other,
+                        "birth_date": born,
+                        "gender": gender_of(other),
+                        "name": name or self.name(),
+                        "account": self.fresh_account(),
+                    }
+                    return raw, b
+        raise ValueError(f"no ambiguous typo of {pid}")
+
+    def mistype(self, dataset: str, raw: str, outcome: str) -> None:
+        """The row last added to `dataset` arrives with its person_id typed as `raw`; resolving it must give
+        `outcome` (`resolved`: to the row's person_id)."""
+        row = self.rows[dataset][-1]
+        expected = row["person_id"] if outcome == "resolved" else ""
+        if outcome != "resolved":
+            row["person_id"] = raw
+        row[RAW_ID], row[OUTCOME] = raw, outcome
+        self.typos.append(
+            {"dataset": dataset, "raw": raw, "expected": expected, "outcome": outcome, "name": row.get("name")}
+        )
 
     # ---- row builders -----------------------------------------------------------------
     def enroll(
@@ -210,8 +346,30 @@ class PlantBook:
     def payroll(self, employer: str, p: dict, period: int, wage: int) -> None:
         self.add("payroll_withholding", employer_id=employer, person_id=p["person_id"], period=period, wage_income=wage)
 
-    def death(self, p: dict, when: dt.date, source: str) -> None:
-        self.add("death_records", person_id=p["person_id"], name=p["name"], death_date=when, source=source)
+    def death(self, p: dict, when: dt.date, source: str, name: str | None = None) -> None:
+        self.add("death_records", person_id=p["person_id"], name=name or p["name"], death_date=when, source=source)
+
+    def custody(self, p: dict, sentence: str, start: dt.date, end: dt.date | None) -> None:
+        self.add(
+            "custody_records",
+            person_id=p["person_id"],
+            name=p["name"],
+            sentence_type=sentence,
+            start_date=start,
+            end_date=end,
+        )
+
+    def retired(self, p: dict, scheme: str = "110", region: str | None = None, start: dt.date | None = None) -> None:
+        """The pension spell of a retired person: with an employer (110/120) or not (170), ended in 2022
+        (a resident pension spell stays open), so no employment in YEAR."""
+        region = region or p["region_code"]
+        start = start or D(max(p["birth_date"].year + 20, 1985), 3, 1)
+        if scheme == "170":
+            self.enroll(p, "170", region, None, start, None)
+        else:
+            self.enroll(
+                p, scheme, region, self.employer(region, "C" if scheme == "120" else "E"), start, D(2022, 6, 30)
+            )
 
     def contribution(self, employer: str, scheme: str, period: int, due: int) -> None:
         self.add(
@@ -908,6 +1066,403 @@ def plant_large_unapproved(b: PlantBook, n: int) -> None:
     b.near_miss("threshold_approved_by_leader", "LARGE_PAYMENT_UNAPPROVED", bid, "100,000.00 approved by a leader")
 
 
+def pension_amount(b: PlantBook, scheme: str) -> int:
+    """A monthly pension in fen: small for the resident scheme 170."""
+    return b.py.randint(18_000, 50_000) if scheme == "170" else b.py.randint(250_000, 700_000)
+
+
+def custody_months(spells: list[tuple[str, dt.date, dt.date | None]]) -> list[int]:
+    """The periods of YEAR a pension is stopped for (CONTRACT PRISONER_PAID): strictly after the month a
+    stopping spell starts and strictly before the month it ends (no end: every later period)."""
+    return [
+        per(m)
+        for m in range(1, 13)
+        if any(
+            kind in STOPPING_SENTENCES and per(m) > ym(start) and (end is None or per(m) < ym(end))
+            for kind, start, end in spells
+        )
+    ]
+
+
+PRISON_VARIANTS: tuple[tuple[str, str, list[tuple[str, dt.date, dt.date | None]]], ...] = (
+    ("detention 03-10 to 07-05, released", "110", [("detention", D(YEAR, 3, 10), D(YEAR, 7, 5))]),
+    ("imprisonment 2024-08-10 to 04-20, released", "110", [("imprisonment", D(YEAR - 1, 8, 10), D(YEAR, 4, 20))]),
+    ("life imprisonment since 2023-05-01, no end date", "120", [("life", D(YEAR - 2, 5, 1), None)]),
+    ("death sentence suspended from 02-03, no end date", "110", [("death_suspended", D(YEAR, 2, 3), None)]),
+    (
+        "imprisonment from 06-15, release set for 2027-12-14",
+        "170",
+        [("imprisonment", D(YEAR, 6, 15), D(YEAR + 2, 12, 14))],
+    ),
+    (
+        "detention 03-20 to 08-31 and imprisonment from 05-08 overlap: each payment once",
+        "110",
+        [("detention", D(YEAR, 3, 20), D(YEAR, 8, 31)), ("imprisonment", D(YEAR, 5, 8), None)],
+    ),
+)
+
+
+def plant_prisoner_paid(b: PlantBook, n: int) -> None:
+    """服刑期间领取养老金: a pension paid all year to a person in stopping custody (every stopping sentence
+    type, released or not, with or without end date, two overlapping spells); near-misses: 缓刑 and 管制
+    while paid, a pension paid only for the month of admission and the month of release, and custody
+    that starts and ends in one month."""
+    for i in range(max(n, len(PRISON_VARIANTS))):
+        label, scheme, spells = PRISON_VARIANTS[i % len(PRISON_VARIANTS)]
+        p = b.person()
+        b.retired(p, scheme)
+        amt = pension_amount(b, scheme)
+        for m in range(1, 13):
+            b.pay(p, scheme, "pension", per(m), amt)
+        for kind, start, end in spells:
+            b.custody(p, kind, start, end)
+        months = custody_months(spells)
+        note = f"{label}: pension paid for {len(months)} months in custody, {months[0]}-{months[-1]}"
+        b.finding("PRISONER_PAID", p["person_id"], p["person_id"], p["region_code"], months, amt * len(months), note)
+    for kind, start, end, note in (
+        ("suspended", D(YEAR, 2, 1), D(YEAR + 2, 1, 31), "suspended sentence (缓刑) from 02-01, pension paid all year"),
+        ("surveillance", D(YEAR - 1, 10, 1), D(YEAR, 9, 30), "surveillance (管制) until 09-30, pension paid all year"),
+        ("detention", D(YEAR, 5, 3), D(YEAR, 5, 28), "detention 05-03 to 05-28 inside one month, paid all year"),
+    ):
+        p = b.person()
+        b.retired(p)
+        for m in range(1, 13):
+            b.pay(p, "110", "pension", per(m), 300_000)
+        b.custody(p, kind, start, end)
+        b.near_miss(f"custody_{kind}_while_paid", "PRISONER_PAID", p["person_id"], note)
+    p = b.person()
+    b.retired(p)
+    for m in (1, 2, 3, 9, 10, 11, 12):
+        b.pay(p, "110", "pension", per(m), 320_000)
+    b.custody(p, "imprisonment", D(YEAR, 3, 15), D(YEAR, 9, 10))
+    b.near_miss(
+        "paid_in_admission_and_release_month",
+        "PRISONER_PAID",
+        p["person_id"],
+        "imprisonment 03-15 to 09-10, pension stopped 202504-202508, paid for 202503 and 202509",
+    )
+
+
+def plant_unemp_with_pension(b: PlantBook, n: int) -> None:
+    """领取养老金期间领取失业金: pensioners drawing unemployment benefit for months they are paid a pension
+    (no payroll, no employer spell in YEAR: not UNEMP_WHILE_EMPLOYED); near-miss: benefit up to the month
+    before the pension starts."""
+    for i in range(max(n, 3)):
+        v = i % 3
+        p = b.person()
+        unemp = b.py.randint(170_000, 260_000)
+        region = p["region_code"]
+        if v == 0:
+            b.retired(p, "110")
+            pension, paid, months = pension_amount(b, "110"), range(1, 13), [3, 4, 5, 6]
+            scheme, note = "110", "enterprise pensioner paid unemployment benefit 202503-202506"
+        elif v == 1:
+            b.retired(p, "120")
+            pension, paid, months = pension_amount(b, "120"), range(1, 13), [10, 11, 12]
+            scheme, region = "120", b.other_region(p["region_code"])
+            note = "public-sector pensioner paid unemployment benefit in another region 202510-202512"
+        else:
+            b.retired(p, "170", start=D(2011, 7, 1))
+            pension, paid, months = pension_amount(b, "170"), range(4, 13), [1, 2, 3, 4, 5]
+            scheme, note = "170", "resident pension from 202504, unemployment benefit 202501-202505: April and May"
+        for m in paid:
+            b.pay(p, scheme, "pension", per(m), pension)
+        for m in months:
+            b.pay(p, "210", "unemployment", per(m), unemp, region=region)
+        flagged = [per(m) for m in months if m in paid]
+        b.finding("UNEMP_WITH_PENSION", p["person_id"], p["person_id"], region, flagged, unemp * len(flagged), note)
+    p = b.person()
+    b.retired(p, "110")
+    for m in range(2, 6):
+        b.pay(p, "210", "unemployment", per(m), 200_000)
+    for m in range(6, 13):
+        b.pay(p, "110", "pension", per(m), 350_000)
+    b.near_miss(
+        "unemployment_before_pension_starts",
+        "UNEMP_WITH_PENSION",
+        p["person_id"],
+        "unemployment benefit 202502-202505, pension from 202506",
+    )
+
+
+def _spaced(name: str, space: str) -> str:
+    """A name as typed with a space after the surname: '王伟' -> '王 伟' (or the full-width space U+3000)."""
+    return name[0] + space + name[1:]
+
+
+def plant_dup_identity(b: PlantBook, n: int) -> None:
+    """一人多号: one person enrolled and paid a pension under two IDs (other division code, same start
+    date: the smaller ID is the person) or three (one more with another sequence number), a name typed
+    with a space or a full-width space in one spell; different accounts.  Near-misses: namesakes of one
+    birth date and gender never paid for one month, same name with another birth date or gender."""
+    for i in range(max(n, 2)):
+        v = i % 2
+        p = b.person()
+        other = b.other_region(p["region_code"])
+        counties = [c for c in BIRTH_COUNTIES[other] if c != p["person_id"][:6]]
+        q = b.variant(p, county=counties[b.py.randrange(len(counties))], region=other)
+        # (person, scheme, first enrollment start, months paid, monthly pension)
+        if v == 0:
+            q["name"] = _spaced(p["name"], " ")
+            ids = [(p, "110", D(1992, 3, 1), range(1, 13)), (q, "110", D(1992, 3, 1), range(3, 13))]
+            note = "two IDs differing in the division code, one name typed with a space, enrolled the same day"
+        else:
+            r = b.variant(p, seq_step=1, name=_spaced(p["name"], "\u3000"))
+            ids = [
+                (p, "110", D(1986, 7, 1), range(1, 13)),
+                (q, "110", D(1990, 1, 1), range(1, 13)),
+                (r, "170", D(2011, 7, 1), range(6, 10)),
+            ]
+            note = "three IDs: another division code, another sequence number (name with a full-width space)"
+        paid: dict[int, list[tuple[int, str, str]]] = {}
+        for person, scheme, start, months in ids:
+            b.retired(person, scheme, start=start)
+            amt = pension_amount(b, scheme)
+            for m in months:
+                b.pay(person, scheme, "pension", per(m), amt)
+                paid.setdefault(per(m), []).append((amt, person["person_id"], person["region_code"]))
+        shared = sorted(period for period, pays in paid.items() if len(pays) > 1)
+        first = min((start, person["person_id"]) for person, _, start, _ in ids)[1]
+        risk = sum(sum(a for a, _, _ in paid[k]) - max(a for a, _, _ in paid[k]) for k in shared)
+        region = next(reg for _, pid, reg in paid[shared[-1]] if pid == first)
+        subject = "|".join(sorted(person["person_id"] for person, _, _, _ in ids))
+        b.finding("DUP_IDENTITY", subject, first, region, shared, risk, f"{note}; shared {shared[0]}-{shared[-1]}")
+    near = (
+        (
+            "namesakes_never_paid_together",
+            {},
+            (range(1, 7), range(7, 13)),
+            "same name, birth date, gender; paid Jan-Jun and Jul-Dec",
+        ),
+        (
+            "same_name_other_birth_date",
+            {"birth": True},
+            (range(1, 13), range(1, 13)),
+            "same name and gender, birth date a year later",
+        ),
+        (
+            "same_name_and_birth_date_other_gender",
+            {"male": True},
+            (range(1, 13), range(1, 13)),
+            "same name and birth date, other gender",
+        ),
+    )
+    for kind, change, (months_p, months_q), note in near:
+        p = b.person()
+        if "birth" in change:
+            q = b.variant(p, birth=p["birth_date"] + dt.timedelta(days=400))
+        elif "male" in change:
+            q = b.variant(p, male=p["gender"] == "2")
+        else:
+            other = b.other_region(p["region_code"])
+            q = b.variant(p, county=BIRTH_COUNTIES[other][0], region=other)
+        for person, months in ((p, months_p), (q, months_q)):
+            b.retired(person)
+            for m in months:
+                b.pay(person, "110", "pension", per(m), 310_000)
+        b.near_miss(kind, "DUP_IDENTITY", "|".join(sorted((p["person_id"], q["person_id"]))), note)
+
+
+def _retired(b: PlantBook, typo: str | None = None) -> dict:
+    """A plant person with a past 110 spell: enrolled, so a mistyped ID of theirs can resolve."""
+    p = b.person(typo)
+    b.retired(p)
+    return p
+
+
+def plant_resolving_typos(b: PlantBook) -> None:
+    """Rows whose person_id arrives mistyped (CONTRACT section 6) and resolves to its person: one substituted
+    digit and one swap of adjacent digits in each of benefit_payments, death_records, medical_claims and
+    payroll_withholding, one in custody_records.  Each makes or changes a finding, so a row that did not
+    resolve, or resolved to someone else, shows in the findings."""
+
+    # DECEASED_PAID: the death notice typed with two adjacent digits swapped, a late pension with one wrong digit
+    p = _retired(b, "swap")
+    amt = pension_amount(b, "110")
+    for m in range(1, 10):
+        b.pay(p, "110", "pension", per(m), amt)
+        if m == 8:
+            b.mistype("benefit_payments", b.typo(p["person_id"], "substitution"), "resolved")
+    b.death(p, D(YEAR, 5, 20), "civil")
+    b.mistype("death_records", b.typo(p["person_id"], "swap"), "resolved")
+    b.finding(
+        "DECEASED_PAID",
+        p["person_id"],
+        p["person_id"],
+        p["region_code"],
+        [per(6), per(9)],
+        4 * amt,
+        "death notice (civil, 05-20) with two digits of the ID swapped; the 202508 pension with one digit wrong",
+    )
+    # DECEASED_PAID: the earlier of two notices typed with one wrong digit decides the month of death
+    p = _retired(b, "substitution")
+    amt = pension_amount(b, "110")
+    for m in range(1, 13):
+        b.pay(p, "110", "pension", per(m), amt)
+    b.death(p, D(YEAR, 7, 15), "police")
+    b.death(p, D(YEAR, 4, 5), "health")
+    b.mistype("death_records", b.typo(p["person_id"], "substitution"), "resolved")
+    b.finding(
+        "DECEASED_PAID",
+        p["person_id"],
+        p["person_id"],
+        p["region_code"],
+        [per(5), per(12)],
+        8 * amt,
+        "health notice 04-05 with one wrong digit is the earliest (police 07-15): 202505 onward",
+    )
+    # DUP_CLAIM: the second claim of an invoice, and of a person/hospital/date/total, typed wrong
+    for kind in ("substitution", "swap"):
+        p = b.person(kind)
+        b.enroll(p, "390", p["region_code"], None, D(2018, 1, 1), None)
+        hosp = f"H{p['region_code']}{b.py.randrange(20):03d}"
+        day = D(YEAR, b.py.randint(1, 10), b.py.randint(1, 28))
+        total = b.py.randint(80_000, 1_500_000)
+        inv = f"ZJ{YEAR}T{b.next_id('inv', 8)[3:]}"
+        first = b.claim(p, hosp, inv, day, total, total * 7 // 10)
+        if kind == "substitution":
+            again = day + dt.timedelta(days=6)
+            b.claim(p, hosp, inv, again, total, total * 6 // 10)
+            note = "same invoice claimed again under an ID with one wrong digit"
+        else:
+            again = day
+            b.claim(p, hosp, f"ZJ{YEAR}T{b.next_id('inv', 8)[3:]}", day, total, total * 6 // 10)
+            note = "same hospital, date and total claimed again under an ID with two digits swapped"
+        b.mistype("medical_claims", b.typo(p["person_id"], kind), "resolved")
+        b.finding(
+            "DUP_CLAIM",
+            p["person_id"],
+            p["person_id"],
+            p["region_code"],
+            [ym(day), ym(again)],
+            total * 6 // 10,
+            f"{note}; {first} kept",
+        )
+    # UNEMP_WHILE_EMPLOYED: the payroll declaration that proves the job typed wrong
+    for kind, months, wages in (
+        ("swap", range(3, 9), {6: 520_000}),
+        ("substitution", range(4, 10), {7: 480_000, 8: 495_000}),
+    ):
+        p = b.person(kind)
+        b.enroll(p, "390", p["region_code"], None, D(2016, 1, 1), None)
+        amt = b.py.randint(170_000, 260_000)
+        for m in months:
+            b.pay(p, "210", "unemployment", per(m), amt)
+        employer = b.employer(p["region_code"])
+        for m, wage in wages.items():
+            b.payroll(employer, p, per(m), wage)
+        b.mistype("payroll_withholding", b.typo(p["person_id"], kind), "resolved")
+        flagged = [per(m) for m in wages]
+        b.finding(
+            "UNEMP_WHILE_EMPLOYED",
+            p["person_id"],
+            p["person_id"],
+            p["region_code"],
+            flagged,
+            amt * len(flagged),
+            f"payroll for {flagged[-1]} declared under a mistyped ID ({kind})",
+        )
+    # UNEMP_WITH_PENSION: one unemployment payment typed with two digits swapped
+    p = _retired(b, "swap")
+    pension, unemp = pension_amount(b, "110"), b.py.randint(170_000, 260_000)
+    for m in range(1, 13):
+        b.pay(p, "110", "pension", per(m), pension)
+    for m in (7, 8, 9):
+        b.pay(p, "210", "unemployment", per(m), unemp)
+        if m == 8:
+            b.mistype("benefit_payments", b.typo(p["person_id"], "swap"), "resolved")
+    b.finding(
+        "UNEMP_WITH_PENSION",
+        p["person_id"],
+        p["person_id"],
+        p["region_code"],
+        [per(7), per(9)],
+        3 * unemp,
+        "unemployment benefit 202507-202509 beside the pension; 202508 under an ID with two digits swapped",
+    )
+    # PRISONER_PAID: the custody record typed with one wrong digit (its name is the enrolled one)
+    p = _retired(b, "substitution")
+    amt = pension_amount(b, "110")
+    for m in range(1, 13):
+        b.pay(p, "110", "pension", per(m), amt)
+    b.custody(p, "imprisonment", D(YEAR, 2, 10), None)
+    b.mistype("custody_records", b.typo(p["person_id"], "substitution"), "resolved")
+    months = custody_months([("imprisonment", D(YEAR, 2, 10), None)])
+    b.finding(
+        "PRISONER_PAID",
+        p["person_id"],
+        p["person_id"],
+        p["region_code"],
+        months,
+        amt * len(months),
+        "imprisonment from 02-10 recorded under an ID with one wrong digit",
+    )
+
+
+def plant_unresolvable_typos(b: PlantBook) -> None:
+    """Rows whose person_id arrives mistyped (CONTRACT section 6) and must not resolve: ambiguous ones (two
+    enrolled persons one edit away, in death_records with the same name) and ones without a candidate (the
+    one enrolled person one edit away has another name; the person is not enrolled at all).  Each would
+    make a finding if it resolved to the person it was meant for: near-misses."""
+    a = _retired(b)
+    for m in range(1, 13):
+        b.pay(a, "110", "pension", per(m), 330_000)
+    raw, twin = b.ambiguous_typo(a, name=a["name"])
+    b.enroll(twin, "390", twin["region_code"], None, D(2015, 1, 1), None)
+    b.death(a, D(YEAR, 3, 8), "police")
+    b.mistype("death_records", raw, "ambiguous")
+    b.near_miss("ambiguous_death_notice", "DECEASED_PAID", a["person_id"], f"notice {raw} (same name) fits two IDs")
+    b.near_miss("ambiguous_death_notice", "DECEASED_PAID", twin["person_id"], f"notice {raw} fits two IDs")
+
+    a = _retired(b)
+    for m in range(1, 13):
+        b.pay(a, "110", "pension", per(m), 340_000)
+    raw, twin = b.ambiguous_typo(a)
+    b.enroll(twin, "390", twin["region_code"], None, D(2015, 1, 1), None)
+    b.pay(a, "110", "pension", per(7), 340_000, status=None)
+    b.mistype("benefit_payments", raw, "ambiguous")
+    b.near_miss("ambiguous_payment", "DUP_BENEFIT", a["person_id"], f"a second 202507 pension under {raw}")
+
+    a = b.person()
+    b.enroll(a, "390", a["region_code"], None, D(2016, 1, 1), None)
+    for m in range(4, 10):
+        b.pay(a, "210", "unemployment", per(m), 210_000)
+    raw, twin = b.ambiguous_typo(a)
+    b.enroll(twin, "390", twin["region_code"], None, D(2015, 1, 1), None)
+    b.payroll(b.employer(a["region_code"]), a, per(6), 500_000)
+    b.mistype("payroll_withholding", raw, "ambiguous")
+    b.near_miss("ambiguous_payroll", "UNEMP_WHILE_EMPLOYED", a["person_id"], f"payroll for 202506 under {raw}")
+
+    a = b.person()
+    b.enroll(a, "390", a["region_code"], None, D(2016, 1, 1), None)
+    hosp, inv, day = (
+        f"H{a['region_code']}{b.py.randrange(20):03d}",
+        f"ZJ{YEAR}A{b.next_id('inv', 8)[3:]}",
+        D(YEAR, 6, 3),
+    )
+    b.claim(a, hosp, inv, day, 260_000, 182_000)
+    raw, twin = b.ambiguous_typo(a)
+    b.enroll(twin, "390", twin["region_code"], None, D(2015, 1, 1), None)
+    b.claim(a, hosp, inv, day + dt.timedelta(days=3), 260_000, 170_000)
+    b.mistype("medical_claims", raw, "ambiguous")
+    b.near_miss("ambiguous_claim", "DUP_CLAIM", a["person_id"], f"the same invoice claimed again under {raw}")
+
+    # No candidate: the one enrolled person one edit away has another name; nobody enrolled at all.
+    a = _retired(b, "substitution")
+    for m in range(1, 13):
+        b.pay(a, "110", "pension", per(m), 360_000)
+    b.death(a, D(YEAR, 4, 22), "civil", name=b.name())
+    b.mistype("death_records", b.typo(a["person_id"], "substitution"), "no_candidate")
+    b.near_miss("death_notice_other_name", "DECEASED_PAID", a["person_id"], "notice one digit off, another name")
+
+    a = b.person("swap")  # paid, never enrolled
+    for m in range(1, 13):
+        b.pay(a, "110", "pension", per(m), 280_000)
+    b.pay(a, "110", "pension", per(5), 280_000, status=None)
+    b.mistype("benefit_payments", b.typo(a["person_id"], "swap"), "no_candidate")
+    b.near_miss("payment_of_unenrolled_person", "DUP_BENEFIT", a["person_id"], "a second 202505 pension, ID mistyped")
+
+
 PLANTERS: tuple[tuple[str, Callable[[PlantBook, int], None]], ...] = (
     ("DUP_ENROLL", plant_dup_enroll),
     ("DUP_BENEFIT", plant_dup_benefit),
@@ -921,6 +1476,9 @@ PLANTERS: tuple[tuple[str, Callable[[PlantBook, int], None]], ...] = (
     ("UNREGISTERED_ACCOUNT", plant_unregistered_account),
     ("SOD_BREACH", plant_sod_breach),
     ("LARGE_PAYMENT_UNAPPROVED", plant_large_unapproved),
+    ("PRISONER_PAID", plant_prisoner_paid),
+    ("UNEMP_WITH_PENSION", plant_unemp_with_pension),
+    ("DUP_IDENTITY", plant_dup_identity),
 )
 RULES = tuple(r for r, _ in PLANTERS)
 
@@ -930,11 +1488,13 @@ def plants_per_rule(persons: int) -> int:
 
 
 def plant_pool_size(persons: int) -> int:
-    """Plant persons to reserve: at most 4 per plant, plus the near-misses."""
-    return 16 * plants_per_rule(persons) + 60
+    """Plant persons to reserve: at most 4 per plant, plus the near-misses and the mistyped IDs."""
+    return 20 * plants_per_rule(persons) + 100
 
 
 def plant_all(book: PlantBook, persons: int) -> None:
     n = plants_per_rule(persons)
     for _rule, planter in PLANTERS:
         planter(book, n)
+    plant_resolving_typos(book)
+    plant_unresolvable_typos(book)

@@ -40,6 +40,8 @@ BIRTH_YEARS = {
     "U": (1966, 2003),
     "X": (1950, 1999),
 }
+# The years every person is born in: a mistyped ID that encodes another year has no candidate by accident.
+BORN = (min(a for a, _ in BIRTH_YEARS.values()), max(b for _, b in BIRTH_YEARS.values()))
 
 
 def days(d: dt.date) -> int:
@@ -53,9 +55,9 @@ def account_expr(idx: pl.Expr, seed: int) -> pl.Expr:
     return pl.lit("621733") + body
 
 
-def names_series(rng: Rng, stream: str, n: int) -> pl.Series:
+def names_series(rng: Rng, stream: str, n: int, surnames: str = SURNAMES) -> pl.Series:
     """n random Chinese names: surname + one or two given characters."""
-    sur = pl.Series(list(SURNAMES)).gather(rng.integers(f"{stream}:sur", n, 0, len(SURNAMES)))
+    sur = pl.Series(list(surnames)).gather(rng.integers(f"{stream}:sur", n, 0, len(surnames)))
     g1 = pl.Series(list(GIVEN_CHARS)).gather(rng.integers(f"{stream}:g1", n, 0, len(GIVEN_CHARS)))
     g2 = pl.Series(list(GIVEN_CHARS)).gather(rng.integers(f"{stream}:g2", n, 0, len(GIVEN_CHARS)))
     two = rng.uniform(f"{stream}:two", n) < 0.7
@@ -64,11 +66,14 @@ def names_series(rng: Rng, stream: str, n: int) -> pl.Series:
     )["name"]
 
 
-def build_persons(rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_span: int = 500) -> pl.DataFrame:
+def build_persons(
+    rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_span: int = 500, surnames: str = SURNAMES
+) -> pl.DataFrame:
     """All persons: category, region, gender, birth date, unique valid ID, name, own account.
 
     The sequence part of the IDs is drawn from `seq_base + [0, seq_span)`: the parts of a
-    province generated in parts (`generate`) get disjoint ranges, so their IDs never collide.
+    province generated in parts (`generate`) get disjoint ranges, so their IDs never collide;
+    they get disjoint `surnames` too, so no two of their persons share a name (一人多号).
     """
     n_bg = persons - n_plant
     cats = rng.choice("persons:category", n_bg, list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))
@@ -123,10 +128,38 @@ def build_persons(rng: Rng, persons: int, n_plant: int, seq_base: int = 0, seq_s
     df = df.with_columns(first17.alias("first17"))
     df = df.with_columns((pl.col("first17") + check_digit_expr(pl.col("first17"))).alias("person_id"))
     df = df.with_columns(
-        names_series(rng, "persons:name", persons).alias("name"),
+        unique_names(rng, df.select("pidx", "birth_date", "gender"), surnames).alias("name"),
         account_expr(pl.col("pidx"), rng.seed).alias("account"),
     )
     return df.select("pidx", "category", "region_code", "gender", "birth_date", "person_id", "name", "account")
+
+
+def unique_names(rng: Rng, people: pl.DataFrame, surnames: str = SURNAMES) -> pl.Series:
+    """A random name per person, no two alike among persons of one birth date and gender.
+
+    Two IDs of one name, birth date and gender that are both paid a pension make a DUP_IDENTITY
+    finding (一人多号); only plants may have them, so a namesake drawn by chance (a few hundred in a
+    million) is drawn again, in plain Python.
+    """
+    df = people.with_columns(names_series(rng, "persons:name", people.height, surnames).alias("name"))
+    # df is in pidx order: the first of a name keeps it
+    again = df.with_row_index("i").filter(~pl.struct("name", "birth_date", "gender").is_first_distinct())
+    if again.height == 0:
+        return df["name"]
+    taken: dict[tuple, set[str]] = {}
+    near = df.join(again.select("birth_date", "gender").unique(), on=["birth_date", "gender"], how="semi")
+    for name, birth, gender in near.select("name", "birth_date", "gender").iter_rows():
+        taken.setdefault((birth, gender), set()).add(name)
+    py = rng.py("persons:name:again")
+    names = df["name"].to_list()
+    for i, birth, gender in again.select("i", "birth_date", "gender").iter_rows():
+        used = taken[(birth, gender)]
+        name = names[i]
+        while name in used:
+            name = py.choice(surnames) + py.choice(GIVEN_CHARS) + py.choice(GIVEN_CHARS)
+        used.add(name)
+        names[i] = name
+    return pl.Series("name", names)
 
 
 def build_employers(rng: Rng, persons: int) -> pl.DataFrame:

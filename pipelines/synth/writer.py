@@ -5,6 +5,12 @@ YYYYMM, money as Int64 fen).  ``split`` cuts it into files (per region, quarter,
 month ...), ``FileStyle`` decides deterministically how each file looks
 (format, encoding, header language, column order, value dirt), and
 ``write_file`` renders and writes it, returning what the truth must know.
+
+Planted mistyped IDs (CONTRACT section 6) arrive as rows with two more columns:
+``_raw_id`` (the ID as typed) and ``_outcome`` (``resolved``, ``no_candidate``,
+``ambiguous``); a resolved row's ``person_id`` is the person it resolves to.  In a
+dirty inbox they are written as typed, are bad rows and have a resolution truth;
+a clean inbox has the resolved ones with their canonical ID and not the others.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from .constants import DATASETS, ROW_ID, YEAR, Col
+from .constants import COMMUNITY_SENTENCES, DATASETS, OUTCOME, RAW_ID, RESOLVING_DATASETS, ROW_ID, YEAR, Col
 from .dirt import money_canonical, render_code, render_date, render_id, render_money, render_period
-from .ids import wrong_check_expr
+from .ids import IdSet, unresolvable, wrong_check_expr
+from .population import BORN
 from .rng import Rng
 
 XLSX_MAX_ROWS = 20_000
@@ -36,6 +43,7 @@ UNKNOWN_CODES = {
     "direction": "sideways",
     "disbursement_status": "pending",
     "death_source": "rumor",
+    "sentence_type": "parole",
 }
 BAD_DATES = ("2025-13-45", "not a date", "2025/02/30")
 BAD_PERIODS = ("2025-13", "2025年13月", "20251")
@@ -76,6 +84,12 @@ BAD_KINDS: dict[str, list[tuple[str, str]]] = {
     ],
     "bank_disbursements": [("unknown_code", "status"), ("missing_required", "bank_account")],
     "death_records": [("bad_date", "death_date"), ("bad_id", "person_id"), ("unknown_code", "source")],
+    "custody_records": [
+        ("bad_date", "start_date"),
+        ("bad_id", "person_id"),
+        ("unknown_code", "sentence_type"),
+        ("missing_required", "sentence_type"),
+    ],
 }
 
 
@@ -153,6 +167,13 @@ SPLIT_KEYS: dict[str, tuple[str, pl.Expr]] = {
     "bank_statements": ("bs", _quarter(pl.col("txn_date"))),
     "bank_disbursements": ("bd", _quarter(pl.col("settled_date"))),
     "death_records": ("dr", pl.col("source")),
+    # community corrections (社区矫正: 缓刑, 管制) come from the courts, the rest from the prisons
+    "custody_records": (
+        "cr",
+        pl.when(pl.col("sentence_type").is_in(COMMUNITY_SENTENCES))
+        .then(pl.lit("community"))
+        .otherwise(pl.lit("prison")),
+    ),
 }
 
 
@@ -172,28 +193,41 @@ class FileResult:
 
     path: str
     rows_valid: int
+    rows_resolved: int = 0
     bad_rows: list[dict] = field(default_factory=list)
     id_forms: list[dict] = field(default_factory=list)
+    resolutions: list[dict] = field(default_factory=list)
 
 
 def make_bad_rows(
-    df: pl.DataFrame, dataset: str, kinds: list[tuple[str, str]], rng: Rng, stream: str
+    df: pl.DataFrame,
+    dataset: str,
+    kinds: list[tuple[str, str]],
+    rng: Rng,
+    stream: str,
+    taken: IdSet | frozenset[str] = frozenset(),
 ) -> tuple[pl.DataFrame, list[tuple[str, str, int]]]:
     """Copies of valid rows, each with one field broken, a fresh row id, and a position to insert at.
 
     Returns the typed bad rows and (kind, column, position) for each.  bad_date is
-    patched later, in the rendered text.
+    patched later, in the rendered text.  A bad ID in a dataset whose mistyped IDs are
+    resolved (CONTRACT section 6) is one no ID of `taken` (every ID of the province) is
+    one edit away from, so it stays unresolved; a planted typo is never copied.
     """
     py = rng.py(stream)
     cols = {c.name: c for c in DATASETS[dataset]}
+    plain = df.with_row_index("_i").filter(pl.col(RAW_ID).is_null())["_i"] if RAW_ID in df.columns else None
     rows, meta = [], []
     for k, (kind, column) in enumerate(kinds):
-        src = df.slice(py.randrange(df.height), 1)
+        pick = py.randrange(df.height if plain is None else plain.len())
+        src = df.slice(pick if plain is None else plain[pick], 1)
         rid = ROW_ID[dataset]
         if rid is not None:
             src = src.with_columns((pl.col(rid) + pl.lit(f"Q{k + 1}")).alias(rid))
         c = pl.col(column)
-        if kind == "bad_id":
+        if kind == "bad_id" and dataset in RESOLVING_DATASETS:
+            src = src.with_columns(pl.lit(unresolvable(src[column][0], taken, py, BORN)).alias(column))
+        elif kind == "bad_id":
             src = src.with_columns(wrong_check_expr(c).alias(column))
         elif kind == "negative_amount":
             src = src.with_columns((-c).alias(column))
@@ -343,20 +377,35 @@ def parquet_bytes(out: pl.DataFrame) -> bytes:
 
 
 def write_file(
-    root: Path, dataset: str, stem: str, df: pl.DataFrame, style: FileStyle, rng: Rng, bad_kinds: list[tuple[str, str]]
+    root: Path,
+    dataset: str,
+    stem: str,
+    df: pl.DataFrame,
+    style: FileStyle,
+    rng: Rng,
+    bad_kinds: list[tuple[str, str]],
+    taken: IdSet | frozenset[str] = frozenset(),
 ) -> FileResult:
-    """Render one file (with its bad rows) and write it under root/dataset/."""
+    """Render one file (with its bad rows and planted typos) and write it under root/dataset/."""
     stream = f"file:{dataset}:{stem}"
     rel = f"{dataset}/{stem}{style.suffix}"
     if style.fmt != "csv":
         bad_kinds = [k for k in bad_kinds if k[0] != "bad_date"]
-    result = FileResult(path=rel, rows_valid=df.height)
+    typos = df.filter(pl.col(RAW_ID).is_not_null()) if RAW_ID in df.columns else None
+    n_typos = 0 if typos is None else typos.height
+    n_resolved = 0 if typos is None else typos.filter(pl.col(OUTCOME) == "resolved").height
+    result = FileResult(path=rel, rows_valid=df.height - n_typos, rows_resolved=n_resolved)
     canonical = df
     bad_meta: list[tuple[str, str, int]] = []
     if bad_kinds and df.height:
-        bad, bad_meta = make_bad_rows(df, dataset, bad_kinds, rng, f"{stream}:bad")
+        bad, bad_meta = make_bad_rows(df, dataset, bad_kinds, rng, f"{stream}:bad", taken)
         canonical, finals = insert_rows(df, bad, [m[2] for m in bad_meta])
         bad_meta = [(k, c, f) for (k, c, _), f in zip(bad_meta, finals, strict=True)]
+    typo_rows = (
+        canonical.with_row_index("_i").filter(pl.col(RAW_ID).is_not_null()).select("_i", RAW_ID, OUTCOME, "person_id")
+        if n_typos
+        else None
+    )
     if style.fmt == "csv":
         out = render_text(canonical, dataset, style, rng, stream)
         for i, (kind, column, idx) in enumerate(bad_meta):
@@ -373,7 +422,43 @@ def write_file(
         {"dataset": dataset, "file": rel, "line": idx + 2, "column": column, "kind": kind}
         for kind, column, idx in bad_meta
     ]
-    result.id_forms = id_form_rows(canonical, out, dataset, rel, {m[2] for m in bad_meta})
+    names = canonical["name"] if "name" in canonical.columns else None
+    if dataset in RESOLVING_DATASETS:
+        result.resolutions = [
+            {
+                "dataset": dataset,
+                "file": rel,
+                "line": idx + 2,
+                "person_id_raw": canonical["person_id"][idx],
+                "expected": "",
+                "outcome": "no_candidate",
+                "name": names[idx] if names is not None else None,
+            }
+            for kind, _, idx in bad_meta
+            if kind == "bad_id"
+        ]
+    typo_idx: set[int] = set()
+    if typo_rows is not None:
+        for idx, raw, outcome, person in typo_rows.iter_rows():
+            out = out.with_columns(out["person_id"].scatter(idx, raw))  # as typed, in no other form
+            typo_idx.add(idx)
+            result.bad_rows.append(
+                {"dataset": dataset, "file": rel, "line": idx + 2, "column": "person_id", "kind": "bad_id"}
+            )
+            result.resolutions.append(
+                {
+                    "dataset": dataset,
+                    "file": rel,
+                    "line": idx + 2,
+                    "person_id_raw": raw,
+                    "expected": person if outcome == "resolved" else "",
+                    "outcome": outcome,
+                    "name": names[idx] if names is not None else None,
+                }
+            )
+    result.bad_rows.sort(key=lambda r: r["line"])
+    result.resolutions.sort(key=lambda r: r["line"])
+    result.id_forms = id_form_rows(canonical, out, dataset, rel, {m[2] for m in bad_meta} | typo_idx)
     out = finish_columns(out, dataset, style, rng, stream)
     data = {
         "csv": lambda: csv_bytes(out, style),
