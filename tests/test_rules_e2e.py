@@ -37,13 +37,13 @@ def run(tmp_path_factory):
     truth = pl.read_csv(inbox / "_truth" / "findings.csv", infer_schema=False)
     con = duckdb.connect(str(db), read_only=True)
     suspects = con.sql("SELECT * FROM suspects WHERE active").pl()
-    yield truth, suspects, con, result.stdout
+    yield truth, suspects, con, result.stdout, inbox
     con.close()
 
 
 @pytest.mark.parametrize("rule", [r.code for r in RULES])
 def test_precision_and_recall_are_one_with_exact_amounts(run, rule):
-    truth, suspects, _, _ = run
+    truth, suspects, _, _, _ = run
     expected = {
         (s, Decimal(a)) for s, a in truth.filter(pl.col("rule") == rule).select("subject_id", "amount_at_risk").rows()
     }
@@ -55,7 +55,7 @@ def test_precision_and_recall_are_one_with_exact_amounts(run, rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_sql_twin_agrees_finding_by_finding(run, rule):
-    _, suspects, con, _ = run
+    _, suspects, con, _, _ = run
     by_sql = detect_sql(con, rule, AS_OF, Decimal("100000.00"))
     by_polars = (
         suspects.filter(pl.col("rule") == rule.code)
@@ -65,8 +65,43 @@ def test_sql_twin_agrees_finding_by_finding(run, rule):
     assert by_polars.to_dicts() == by_sql.to_dicts()
 
 
+def test_every_planted_typo_resolves_to_its_person_and_no_ambiguous_one_does(run):
+    _, _, con, stdout, inbox = run
+    planted = pl.read_csv(inbox / "_truth" / "resolutions.csv", infer_schema=False)
+    assert set(planted["outcome"]) == {"resolved", "ambiguous", "no_candidate"}
+    looked_up = con.sql(
+        "SELECT dataset, file, line::VARCHAR AS line, coalesce(resolved_person_id, '') AS got, "
+        "id_candidates::VARCHAR AS got_candidates FROM quarantine WHERE id_candidates IS NOT NULL"
+    ).pl()
+    joined = planted.join(looked_up, on=["dataset", "file", "line"], how="full", coalesce=True)
+    assert joined.filter(pl.col("outcome").is_null() | pl.col("got").is_null()).is_empty()  # the same rows
+    assert (joined["got"] == joined["expected"].fill_null("")).all()
+    assert (joined["got_candidates"] == joined["candidates"]).all()
+    # each resolved row is in its dataset under the person's ID, as typed beside it
+    for dataset, file, line, raw, expected in (
+        planted.filter(pl.col("outcome") == "resolved")
+        .select("dataset", "file", "line", "person_id_raw", "expected")
+        .rows()
+    ):
+        row = con.execute(
+            f'SELECT person_id, person_id_raw, id_resolved FROM "{dataset}" WHERE source_file = ? AND source_line = ?',
+            [file, int(line)],
+        ).fetchall()
+        assert row == [(expected, raw, True)], (dataset, file, line)
+    # the run summary's line per dataset says what the truth planted there
+    for dataset, rows in planted.group_by("dataset"):
+        counts = rows["outcome"].value_counts()
+        n = dict(zip(counts["outcome"], counts["count"], strict=True))
+        resolved, none, several = n.get("resolved", 0), n.get("no_candidate", 0), n.get("ambiguous", 0)
+        line = (
+            f"{dataset[0]}: 已纠正 resolved {resolved:,}, 未纠正 unresolved {none + several:,} "
+            f"(无匹配候选 no candidate {none:,}, 多个候选 several candidates {several:,})"
+        )
+        assert line in stdout, line
+
+
 def test_run_prints_findings_per_rule(run):
-    _, suspects, _, stdout = run
+    _, suspects, _, stdout, _ = run
     assert "疑点线索 findings of this run" in stdout
     for rule in RULES:
         assert f"{rule.name_zh} {rule.code}" in stdout

@@ -496,10 +496,12 @@ def test_masking_macros_equal_the_python_policy_on_random_inputs() -> None:
     values = [_random_id(rng) for _ in range(500)] + [
         "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 25))) for _ in range(500)
     ]
+    # DUP_IDENTITY's subjects: two or three IDs joined by '|' (one person under several IDs)
+    joined = ["|".join(sorted(_random_id(rng) for _ in range(rng.randint(2, 3)))) for _ in range(200)]
     subjects = [
-        (rng.choice(["SHARED_ACCOUNT", "DUP_BENEFIT", "RECON_CONTRIB", "SOD_BREACH"]), subject, person)
+        (rng.choice(["SHARED_ACCOUNT", "DUP_BENEFIT", "RECON_CONTRIB", "SOD_BREACH", "DUP_IDENTITY"]), subject, person)
         for subject, person in (
-            (v, rng.choice([v, None, _random_id(rng)])) for v in values + ["DW330400900003|410|202506", "YW1"]
+            (v, rng.choice([v, None, _random_id(rng)])) for v in values + joined + ["DW330400900003|410|202506", "YW1"]
         )
     ]
     con = duckdb.connect()
@@ -523,6 +525,10 @@ def test_masking_macros_equal_the_python_policy_on_random_inputs() -> None:
         assert sorted(got, key=repr) == sorted(expected, key=repr)
     finally:
         con.close()
+    # a subject of several IDs shows none of them in full
+    shown = [masking.shown_subject({"rule": "DUP_IDENTITY", "subject_id": v, "person_id": None}) for v in joined]
+    assert all(masking.is_citizen_id(p) for v in joined for p in v.split("|"))
+    assert not [v for v in shown if _ID_SHAPED.search(v)] and all(v.count("|") >= 1 for v in shown)
     # the inputs did exercise every branch
     assert any(masking.mask_text(t) != masking.mask_ids_in_text(t) for t in texts)  # an account masked
     assert any(masking.mask_ids_in_text(t) != t for t in texts)  # an ID masked

@@ -66,12 +66,24 @@ def mask_ids_in_text(text: str) -> str:
 def is_personal_subject(case: Mapping[str, object]) -> bool:
     """Whether a finding's subject_id is personal data: the person's ID, an ID-shaped key, a personal account."""
     subject = str(case["subject_id"])
-    return subject == case.get("person_id") or is_citizen_id(subject) or case.get("rule") in PERSONAL_ACCOUNT_RULES
+    return (
+        subject == case.get("person_id")
+        or is_citizen_id(subject)
+        or case.get("rule") in PERSONAL_ACCOUNT_RULES
+        or any(is_citizen_id(part) for part in subject.split(SUBJECT_PARTS))
+    )
+
+
+# A subject of several parts: `employer|scheme|period` (RECON_CONTRIB), the IDs of one person (DUP_IDENTITY).
+SUBJECT_PARTS = "|"
 
 
 def shown_subject(case: Mapping[str, object]) -> str:
-    """A finding's subject as a person may read it: an account keeps its last 4 digits, an ID is masked."""
+    """A finding's subject as a person may read it: an account keeps its last 4 digits, an ID is masked, and so
+    is every ID among the parts of a subject of several (DUP_IDENTITY's `id|id`)."""
     subject = str(case["subject_id"])
     if case.get("rule") in PERSONAL_ACCOUNT_RULES:
         return mask_account(subject)
-    return mask_id(subject) if is_personal_subject(case) else subject
+    if subject == case.get("person_id") or is_citizen_id(subject):
+        return mask_id(subject)
+    return SUBJECT_PARTS.join(mask_id(p) if is_citizen_id(p) else p for p in subject.split(SUBJECT_PARTS))

@@ -13,7 +13,8 @@
 --                    next to a letter, a digit or '*') like mask_account; like masking.mask_text;
 -- * shown_subject(rule, subject_id, person_id)  a finding's subject as a person may read it: a personal
 --                    bank account (SHARED_ACCOUNT, UNREGISTERED_ACCOUNT) masked like mask_account, the person's ID or any
---                    ID-shaped subject like mask_id, anything else (an employer, a voucher) as it is;
+--                    ID-shaped subject like mask_id, every ID among the parts of a subject `a|b` (DUP_IDENTITY)
+--                    like mask_id, anything else (an employer, a voucher) as it is;
 --                    like masking.shown_subject.
 --
 -- Text is cut into maximal runs of ASCII letters and digits and the runs between them
@@ -64,5 +65,9 @@ CREATE OR REPLACE MACRO shown_subject(rule, subject_id, person_id) AS
     CASE
         WHEN rule IN ('SHARED_ACCOUNT', 'UNREGISTERED_ACCOUNT') THEN mask_account(subject_id)
         WHEN subject_id = person_id OR is_citizen_id(subject_id) THEN mask_id(subject_id)
-        ELSE subject_id
+        -- a subject of several parts (DUP_IDENTITY's `id|id`): every part that is an ID masked
+        ELSE array_to_string(
+            list_transform(string_split(subject_id, '|'), lambda part: CASE WHEN is_citizen_id(part) THEN mask_id(part) ELSE part END),
+            '|'
+        )
     END;

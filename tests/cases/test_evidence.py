@@ -238,6 +238,18 @@ WORLD: dict[str, dict[str, list[dict]]] = {
         "bank_disbursements/bd.csv": [
             {"payment_id": "P2", "bank_account": ACCOUNT_OF[DEAD], "amount": "1234.56", "status": "failed"}
         ]
+        # the payments of the custody, pension and identity findings reached their accounts (no RECON_PAYMENT)
+        + [
+            {"payment_id": pid, "bank_account": ACCOUNT_OF[person], "amount": amount, "status": "success"}
+            for pid, person, amount in [
+                ("J1", PRISONER, "3100.00"),
+                ("J2", PRISONER, "3100.00"),
+                ("W1", PENSIONER, "1500.00"),
+                ("W2", PENSIONER, "3200.00"),
+                ("D1", ONE, "2600.00"),
+                ("D2", OTHER, "900.00"),
+            ]
+        ]
     },
     "operators": {
         "operators/op.csv": [
@@ -710,6 +722,21 @@ def not_on_the_line(dataset: str, columns, row, cells: list[str]) -> list[str]:
     return missing
 
 
+def resolved_on(con, dataset: str, ref: SourceRef) -> list[str]:
+    """The enrolled ID a mistyped one on this line was resolved to (CONTRACT section 6), if the line holds the
+    ID as typed: the evidence shows the resolved ID, the line the typo."""
+    if "id_resolved" not in {
+        c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('\"{dataset}\"')").fetchall()
+    }:
+        return []
+    rows = con.execute(
+        f'SELECT person_id, person_id_raw FROM "{dataset}" WHERE source_file = ? AND source_line = ? AND id_resolved',
+        [ref.file, ref.line],
+    ).fetchall()
+    typed = {folded(c) for c in inbox_cells(SAMPLES / ref.file, ref.line)}
+    return [person for person, raw in rows if folded(raw) in typed]
+
+
 def secrets_of(con, sid: str) -> set[str]:
     """The citizen IDs and accounts a finding's evidence holds in full."""
     person, subject, rule, evidence = con.execute(
@@ -739,7 +766,7 @@ def test_on_the_sample_every_finding_of_every_rule_shows_its_rows_from_their_inb
             for row in t.records:
                 assert row.sources, (sid, row)
                 for ref in row.sources:
-                    cells = inbox_cells(SAMPLES / ref.file, ref.line)
+                    cells = inbox_cells(SAMPLES / ref.file, ref.line) + resolved_on(sample, t.dataset, ref)
                     assert not not_on_the_line(t.dataset, t.columns, row, cells), (sid, ref, cells)
 
         shown = "\n".join(texts(view))

@@ -22,7 +22,7 @@ from tests.sample_run import sample_database
 
 pytestmark = pytest.mark.slow  # one real run over the sample (shared with the docs and views tests)
 
-SID = "SP-bf13c263d6d45adb"  # DECEASED_PAID, 330100, 15,514.47 yuan (README's example)
+SID = "SP-682113cc17574120"  # DECEASED_PAID, 330100, 16,716.33 yuan (README's example)
 REGION = "330100"
 
 
@@ -67,12 +67,12 @@ def test_a_sample_case_through_the_whole_cycle_then_the_reports_agree_to_the_fen
         (("assign", SID, "--assignee", "V01", "--on", tomorrow), 6, "晚于今天"),
         (("assign", SID, "--assignee", "V01"), 0, "暂定"),  # today; 30 working days reach into 2027
         (("verify", SID, "--by", "V02"), 6, "不是该案核查人"),
-        (("verify", SID, "--by", "V01", "--reason", "公安户籍注销属实"), 0, "要情"),
+        (("verify", SID, "--by", "V01", "--reason", "卫健死亡证明属实"), 0, "要情"),
         (("rectify", SID, "--by", "V01", "--recovered", "20000"), 6, "超过待追回金额"),
         (("rectify", SID, "--by", "V01", "--recovered", "1.005"), 2, "精确到分"),
         (("rectify", SID, "--by", "V01", "--recovered", "10,000.00"), 0, "部分追回"),
         (("write-off", SID, "--by", "V01", "--reason", "无遗产可追"), 6, "只有科长"),
-        (("write-off", SID, "--reason", "无遗产可追"), 0, "5,514.47"),
+        (("write-off", SID, "--reason", "无遗产可追"), 0, "6,716.33"),
         (("report", SID, "--by", "V01"), 0, "已报告"),
     ]
     for args, status, phrase in steps:
@@ -87,9 +87,9 @@ def test_a_sample_case_through_the_whole_cycle_then_the_reports_agree_to_the_fen
     money = con.execute("SELECT kind, amount FROM case_money WHERE suspect_id = ? ORDER BY money_id", [SID]).fetchall()
     actors = [(e["actor"], e["action"]) for e in reg.events(con, SID)][1:]
     con.close()
-    assert (c["status"], c["recovered_amount"], c["written_off_amount"]) == ("rectified", "10000.00", "5514.47")
+    assert (c["status"], c["recovered_amount"], c["written_off_amount"]) == ("rectified", "10000.00", "6716.33")
     assert c["due_provisional"] == 1 and c["due_date"] > "2027-01-01"
-    assert [tuple(m) for m in money] == [("recovered", "10000.00"), ("written_off", "5514.47")]
+    assert [tuple(m) for m in money] == [("recovered", "10000.00"), ("written_off", "6716.33")]
     assert actors == [("C01", "assign"), ("V01", "verify"), ("V01", "rectify"), ("C01", "write_off"), ("V01", "report")]
     reports_agree(capsys, db, tmp_path / "reports", today)
 
@@ -108,7 +108,7 @@ def register_totals(db: Path) -> dict[str, Decimal]:
 
 def reports_agree(capsys, db: Path, out: Path, today: dt.date) -> None:
     totals = register_totals(db)
-    assert totals == {"recovered": Decimal("10000.00"), "written_off": Decimal("5514.47")}
+    assert totals == {"recovered": Decimal("10000.00"), "written_off": Decimal("6716.33")}
     half = "1" if today.month <= 6 else "2"
     for kind in (
         # the half-year by data period: the case's months (202506-202508) start in 2025 H1; its state as of today
@@ -125,7 +125,7 @@ def reports_agree(capsys, db: Path, out: Path, today: dt.date) -> None:
         assert not re.search(r"追回率\s*[1-9]\d{2}(\.\d+)?%", text), name  # never a recovery rate above 100%
     supervision = next(t for n, t in texts.items() if n.startswith("监督报告"))
     circulation = next(t for n, t in texts.items() if n.startswith("通报"))
-    assert "10,000.00" in supervision and "5,514.47" in supervision
+    assert "10,000.00" in supervision and "6,716.33" in supervision
     assert "10,000.00" in circulation
     yaoqing = next(t for n, t in texts.items() if n.startswith("要情统计"))
-    assert "15,514.47" in yaoqing and "10,000.00" in yaoqing
+    assert "16,716.33" in yaoqing and "10,000.00" in yaoqing
