@@ -72,6 +72,9 @@ class EvidenceColumn:
 class SourceRef:
     file: str  # the file in the inbox, as `ingested_files.file`: "<dataset>/<name>"
     line: int | None  # header = 1; the sheet row for XLSX; row index + 2 for Parquet
+    # the citizen ID as the line has it, where it was mistyped and resolved to the row's person_id at load
+    # (CONTRACT.md section 6: `person_id_raw` of a row with `id_resolved`)
+    typed_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,15 @@ def evidence_view(duck: duckdb.DuckDBPyConnection, suspect_id: str, *, reveal: b
     for dataset in sorted(grouped, key=DATASET_ORDER.__getitem__):
         table, missing = _table(duck, sources[dataset], grouped[dataset], case, names_of, reveal, within)
         tables.append(table)
+        for record in table.records:
+            for ref in record.sources:
+                if ref.typed_id:
+                    typed = ref.typed_id if reveal else mask_id(ref.typed_id)
+                    notes.append(
+                        f"{ref.file} 第 {ref.line} 行的公民身份号码录入为 {typed}（校验位错误），已按参保登记纠正 "
+                        f"line {ref.line} of {ref.file}: the citizen ID was typed {typed} (wrong check digit) and "
+                        "resolved against enrollment"
+                    )
         if missing:
             notes.append(
                 f"{BY_NAME[dataset].zh} {dataset}: {missing} 行在现行数据中已找不到（数据已更正或撤回），无来源 "
@@ -544,6 +556,8 @@ def _locate(
     keys = sorted({tuple(w.get(k) for k in source.key) for w in expected if all(w.get(k) for k in source.key)})
     candidates: list[dict] = []
     select = ", ".join(f'"{c.name}"' for c in spec.columns)
+    if _has_column(duck, spec.name, within, "person_id_raw"):
+        select += ", person_id_raw"
     condition = " AND ".join(f'"{k}" = ?' for k in source.key)
     table = _qualified(spec.name, within)
     for start in range(0, len(keys), LOOKUP_CHUNK):
@@ -574,7 +588,7 @@ def _locate(
     for signature, members in groups.items():
         want = dict(signature)
         matches = [
-            SourceRef(c["source_file"], c["source_line"])
+            SourceRef(c["source_file"], c["source_line"], c.get("person_id_raw"))
             for c in candidates
             if all(_same(kinds[k], c[k], v) for k, v in want.items())
         ]
@@ -582,6 +596,16 @@ def _locate(
             last = n == len(members) - 1
             located[i] = tuple(matches[n:] if last else matches[n : n + 1])
     return located
+
+
+def _has_column(duck: duckdb.DuckDBPyConnection, table: str, schema: str | None, column: str) -> bool:
+    """Whether the connected file's table has `column` (a file published before it was added has not)."""
+    found = duck.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name = ? AND column_name = ?",
+        [schema or "main", table, column],
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def _same(kind: str, stored: object, text: str | None) -> bool:

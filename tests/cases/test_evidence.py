@@ -570,6 +570,23 @@ def test_custody_pension_and_identity_findings_show_their_rows_with_sources_and_
     assert "吴八" in names and "吴 八" in names and ONE not in " ".join(names)  # each ID's own name, masked IDs
 
 
+def test_a_row_loaded_under_a_resolved_id_says_how_it_was_typed(fresh):
+    typo = PRISONER[:10] + ("1" if PRISONER[10] != "1" else "2") + PRISONER[11:]  # one character off
+    fresh.execute(
+        "UPDATE custody_records SET person_id_raw = ?, id_resolved = true WHERE person_id = ?", [typo, PRISONER]
+    )
+    republish(fresh)
+    sid = suspect(fresh, "PRISONER_PAID")
+    view = evidence_view(fresh, sid)
+    (note,) = view.notes
+    assert "custody_records/cr_2025.csv 第 2 行的公民身份号码录入为 " + typo[:6] + "********" + typo[-4:] in note
+    assert typo not in note and "已按参保登记纠正" in note
+    (revealed,) = evidence_view(fresh, sid, reveal=True).notes
+    assert typo in revealed
+    (spell,) = view.tables[1].records
+    assert spell.sources == (SourceRef("custody_records/cr_2025.csv", 2, typo),)
+
+
 def test_an_unknown_finding_is_refused(world):
     with pytest.raises(EvidenceNotFound, match="SP-nothing"):
         evidence_view(world, "SP-nothing")
@@ -759,7 +776,9 @@ def test_on_the_sample_every_finding_of_every_rule_shows_its_rows_from_their_inb
     assert found, f"the sample has no {rule}"
     for (sid,) in found:
         view = evidence_view(sample, sid)
-        assert sum(len(t.records) for t in view.tables) >= 1 and not view.notes, (sid, view.notes)
+        # the only note a sample finding may carry: a row whose mistyped ID was resolved (the sample plants some)
+        assert sum(len(t.records) for t in view.tables) >= 1, sid
+        assert all("已按参保登记纠正" in note for note in view.notes), (sid, view.notes)
         for t in view.tables:
             for c in t.columns:
                 assert CJK.search(c.header.split("\n")[0]) and not c.header.startswith(UNNAMED), c.header
@@ -788,3 +807,5 @@ def test_on_the_sample_the_published_lookup_shows_every_finding_as_the_datasets_
             m.setattr(evidence, "has_lookup", lambda duck: False)
             searched = [evidence_view(sample, sid, reveal=reveal) for sid in found]
         assert looked_up == searched
+    # some finding rests on a row whose mistyped ID was resolved (the sample plants them), and says so
+    assert any("已按参保登记纠正" in note for view in looked_up for note in view.notes)
