@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from pipelines.cases import lookup
 from pipelines.cases import register as reg
 from pipelines.web import accounts
 from pipelines.web.app import create_app
@@ -43,6 +44,12 @@ def published(tmp_path_factory) -> Path:
             "UPDATE suspects SET summary = ? || ' ' || person_id || ' ' || summary WHERE rule = 'DECEASED_PAID'",
             [SCRIPT],
         )
+        # a mistyped ID resolved at load (CONTRACT section 6), and the evidence lookup a publication builds
+        con.execute(
+            "UPDATE custody_records SET person_id_raw = left(person_id, 10) || '9' || right(person_id, 7), "
+            "id_resolved = true"
+        )
+        lookup.build(con)
     finally:
         con.close()
     return db

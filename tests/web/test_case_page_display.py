@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from pipelines.cases import evidence
+from pipelines.cases import evidence, lookup
 from pipelines.cases import register as reg
 from pipelines.web import casepages
 from tests.web.conftest import World, csrf
@@ -81,6 +81,7 @@ def test_a_row_no_longer_in_force_says_it_has_no_source(world: World):
             "DELETE FROM benefit_payments WHERE person_id = (SELECT person_id FROM suspects WHERE suspect_id = ?)",
             [sid],
         )
+        lookup.build(con)  # as the run that published the withdrawal would
     finally:
         con.close()
     page = world.login("chief").get(f"/case/{sid}").text
