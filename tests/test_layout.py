@@ -22,7 +22,24 @@ ALLOWED: dict[str, set[str]] = {
     "pipelines.ingest": {"schemas", "pipelines.warehouse"},
     "pipelines.detect": {"schemas", "pipelines.rules", "pipelines.warehouse"},
     "pipelines.cases": {"schemas", "pipelines.rules", "pipelines.warehouse", "pipelines.present"},
-    "pipelines.web": {"schemas", "pipelines.rules", "pipelines.warehouse", "pipelines.present", "pipelines.cases"},
+    # pre-payment screening (CONTRACT section 7): reads a batch as ingest reads a file, applies the rules' own
+    # definitions, records in the case register
+    "pipelines.screen": {
+        "schemas",
+        "pipelines.rules",
+        "pipelines.warehouse",
+        "pipelines.present",
+        "pipelines.ingest",
+        "pipelines.cases",
+    },
+    "pipelines.web": {
+        "schemas",
+        "pipelines.rules",
+        "pipelines.warehouse",
+        "pipelines.present",
+        "pipelines.cases",
+        "pipelines.screen",
+    },
     "pipelines.synth": set(),  # the generator is the oracle: it keeps its own statement of the contract
     "pipelines.app": {
         "schemas",
@@ -32,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
         "pipelines.ingest",
         "pipelines.detect",
         "pipelines.cases",
+        "pipelines.screen",
         "pipelines.synth",
         "pipelines.web",
     },

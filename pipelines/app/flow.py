@@ -41,6 +41,7 @@ from pipelines.ingest.inbox import InboxFile, discover
 from pipelines.ingest.load import FileResult, ingest_files
 from pipelines.ingest.withdrawal import Withdrawal, apply_withdrawals
 from pipelines.rules import BY_CODE, RULES
+from pipelines.screen import facts as screen_facts
 from pipelines.warehouse import publication, runs
 from pipelines.warehouse.session import writer
 from pipelines.warehouse.views import create_views
@@ -236,6 +237,8 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
             get_run_logger().info(
                 "证据索引 evidence lookup: %d findings, %d rows", built.findings, sum(built.rows.values())
             )
+            screening = screen_facts.build(con)  # what pre-payment screening reads, sorted by person and account
+            get_run_logger().info("筛查索引 screening lookup: %d rows", sum(screening.rows.values()))
             phases.end()
             runs.finish_run(con, run_id, status, phases.seconds, key, skipped, finished_at=settings.now())
         crash_drill("before_publish", settings.crash_at)

@@ -17,16 +17,30 @@ from pipelines.rules.common import MONEY, evidence_rows, finding, labels, period
 PAID_BECAUSE_OF_DEATH = ("funeral", "survivor")
 
 
-def detect(benefit_payments: pl.LazyFrame, death_records: pl.LazyFrame) -> pl.LazyFrame:
-    first_death = (
+def first_death(death_records: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person: the earliest death_date of any source (`death_date`, `death_source`, `death_period`).
+
+    On one date reported by several sources, the first source by code names it.
+    """
+    return (
         death_records.sort("death_date", "source")
         .group_by("person_id")
         .agg(pl.col("death_date").first(), pl.col("source").first().alias("death_source"))
         .with_columns(period_of(pl.col("death_date")).alias("death_period"))
     )
-    late = benefit_payments.join(first_death, on="person_id", how="inner").filter(
+
+
+def paid_after_death(payments: pl.LazyFrame, deaths: pl.LazyFrame) -> pl.LazyFrame:
+    """The payments that may not be made to a dead person, with their person's `first_death` columns: a period
+    after the month of death, a benefit not paid because of the death. The one statement of it, shared by this
+    rule and pre-payment screening (reason DECEASED, `pipelines.screen`)."""
+    return payments.join(deaths, on="person_id", how="inner").filter(
         (pl.col("period") > pl.col("death_period")) & ~pl.col("benefit_type").is_in(PAID_BECAUSE_OF_DEATH)
     )
+
+
+def detect(benefit_payments: pl.LazyFrame, death_records: pl.LazyFrame) -> pl.LazyFrame:
+    late = paid_after_death(benefit_payments, first_death(death_records))
     per_person = late.group_by("person_id").agg(
         pl.col("amount").sum().cast(MONEY).alias("amount_at_risk"),
         pl.col("period").min().alias("period_from"),

@@ -28,10 +28,13 @@ STOPPING_SENTENCES = ("detention", "imprisonment", "life", "death_suspended")
 PAYMENTS = "benefit_payments"
 CUSTODY = "custody_records"
 SPELL = ("person_id", "sentence_type", "start_date", "end_date")
+PAYMENT_FIELDS = ("payment_id", "person_id", "region_code", "scheme", "period", "amount", "pay_date", "bank_account")
 
 
-def detect(benefit_payments: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.LazyFrame:
-    spells = (
+def stopping_spells(custody_records: pl.LazyFrame) -> pl.LazyFrame:
+    """The custody spells that stop a pension, once each, with their first and last month (`start_period`,
+    `end_period`, null while still in custody)."""
+    return (
         custody_records.filter(pl.col("sentence_type").is_in(STOPPING_SENTENCES))
         .select(*SPELL)
         .unique()
@@ -39,13 +42,26 @@ def detect(benefit_payments: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.
             period_of(pl.col("start_date")).alias("start_period"), period_of(pl.col("end_date")).alias("end_period")
         )
     )
-    pensions = benefit_payments.filter(pl.col("benefit_type") == "pension").select(
-        "payment_id", "person_id", "region_code", "scheme", "period", "amount", "pay_date", "bank_account"
+
+
+def pensions_in_custody(payments: pl.LazyFrame, spells: pl.LazyFrame) -> pl.LazyFrame:
+    """Every (pension payment, stopping spell) pair where the spell stops that payment: a period strictly after
+    the month of admission and strictly before the month of release (none: every later month). The one statement
+    of it, shared by this rule and pre-payment screening (reason IN_CUSTODY, `pipelines.screen`)."""
+    return (
+        payments.filter(pl.col("benefit_type") == "pension")
+        .join(spells, on="person_id", how="inner")
+        .filter(
+            (pl.col("period") > pl.col("start_period"))
+            & (pl.col("end_period").is_null() | (pl.col("period") < pl.col("end_period")))
+        )
     )
-    covering = pensions.join(spells, on="person_id", how="inner").filter(
-        (pl.col("period") > pl.col("start_period"))
-        & (pl.col("end_period").is_null() | (pl.col("period") < pl.col("end_period")))
-    )
+
+
+def detect(benefit_payments: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.LazyFrame:
+    spells = stopping_spells(custody_records)
+    pensions = benefit_payments.filter(pl.col("benefit_type") == "pension").select(*PAYMENT_FIELDS)
+    covering = pensions_in_custody(benefit_payments.select(*PAYMENT_FIELDS, "benefit_type"), spells)
     # each payment once, however many spells cover it
     flagged = pensions.join(covering.select("payment_id", "person_id").unique(), on=["person_id", "payment_id"])
     used_spells = covering.select(*SPELL).unique()

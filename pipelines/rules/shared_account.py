@@ -23,13 +23,20 @@ from pipelines.rules.common import MONEY, evidence_rows, finding, period_zh, yua
 MIN_PERSONS = 3
 
 
-def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
-    shared_periods = (
-        benefit_payments.group_by("bank_account", "period")
+def shared_periods(payments: pl.LazyFrame) -> pl.LazyFrame:
+    """(bank_account, period, persons_in_period) where the account receives payments for 3 or more different
+    persons in that period. The one statement of it, shared by this rule and pre-payment screening (reason
+    SHARED_ACCOUNT, `pipelines.screen`: the paid payments and the batch together)."""
+    return (
+        payments.group_by("bank_account", "period")
         .agg(pl.col("person_id").n_unique().alias("persons_in_period"))
         .filter(pl.col("persons_in_period") >= MIN_PERSONS)
     )
-    shared = benefit_payments.join(shared_periods, on=["bank_account", "period"], how="inner")
+
+
+def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
+    periods = shared_periods(benefit_payments)
+    shared = benefit_payments.join(periods, on=["bank_account", "period"], how="inner")
     per_account = shared.group_by("bank_account").agg(
         pl.col("amount").sum().cast(MONEY).alias("amount_at_risk"),
         pl.col("period").min().alias("period_from"),

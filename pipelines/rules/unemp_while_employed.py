@@ -27,10 +27,14 @@ from pipelines.rules.common import MONEY, evidence_rows, finding, month_start, p
 EMPLOYEE_PENSION_SCHEMES = ("110", "120")
 
 
-def detect(
-    benefit_payments: pl.LazyFrame, payroll_withholding: pl.LazyFrame, enrollment: pl.LazyFrame, *, as_of: dt.date
+def employment_grounds(
+    unemployment: pl.LazyFrame, payroll_withholding: pl.LazyFrame, enrollment: pl.LazyFrame, *, as_of: dt.date
 ) -> pl.LazyFrame:
-    unemployment = benefit_payments.filter(pl.col("benefit_type") == "unemployment")
+    """One row per (person_id, payment_id) of the `unemployment` payments given that were paid for a month the
+    person worked: `grounds` (the wage declarations and the spells, in Chinese), `by_wage`, `by_job`. An open
+    spell runs until `as_of`. The one statement of it, shared by this rule and pre-payment screening (reason
+    EMPLOYED, `pipelines.screen`)."""
+    unemployment = unemployment.filter(pl.col("benefit_type") == "unemployment")
     months = unemployment.select(
         "person_id",
         "payment_id",
@@ -70,7 +74,7 @@ def detect(
             ).alias("detail"),
         )
     )
-    grounds = (
+    return (
         pl.concat([by_wage, by_job])
         .group_by("person_id", "payment_id")
         .agg(
@@ -79,6 +83,13 @@ def detect(
             (pl.col("ground") == "job").any().alias("by_job"),
         )
     )
+
+
+def detect(
+    benefit_payments: pl.LazyFrame, payroll_withholding: pl.LazyFrame, enrollment: pl.LazyFrame, *, as_of: dt.date
+) -> pl.LazyFrame:
+    unemployment = benefit_payments.filter(pl.col("benefit_type") == "unemployment")
+    grounds = employment_grounds(unemployment, payroll_withholding, enrollment, as_of=as_of)
     flagged = unemployment.join(grounds, on=["person_id", "payment_id"], how="inner")
     per_person = flagged.group_by("person_id").agg(
         pl.col("amount").sum().cast(MONEY).alias("amount_at_risk"),

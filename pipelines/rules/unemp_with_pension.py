@@ -34,12 +34,19 @@ PAYMENT_FIELDS = (
 )
 
 
-def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
-    payments = benefit_payments.select(*PAYMENT_FIELDS)
-    pension_months = payments.filter(pl.col("benefit_type") == "pension").select("person_id", "period").unique()
-    flagged = payments.filter(pl.col("benefit_type") == "unemployment").join(
+def unemployment_with_pension(payments: pl.LazyFrame, pensions_from: pl.LazyFrame) -> pl.LazyFrame:
+    """The `unemployment` payments of `payments` for a month for which `pensions_from` pays the same person a
+    `pension`. The one statement of it, shared by this rule (both arguments the same payments) and pre-payment
+    screening (reason PENSIONER, `pipelines.screen`: the batch against the paid payments and the batch)."""
+    pension_months = pensions_from.filter(pl.col("benefit_type") == "pension").select("person_id", "period").unique()
+    return payments.filter(pl.col("benefit_type") == "unemployment").join(
         pension_months, on=["person_id", "period"], how="semi"
     )
+
+
+def detect(benefit_payments: pl.LazyFrame) -> pl.LazyFrame:
+    payments = benefit_payments.select(*PAYMENT_FIELDS)
+    flagged = unemployment_with_pension(payments, payments)
     flagged_months = flagged.select("person_id", "period").unique()
     concurrent_pensions = payments.filter(pl.col("benefit_type") == "pension").join(
         flagged_months, on=["person_id", "period"], how="semi"
