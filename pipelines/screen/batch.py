@@ -116,7 +116,7 @@ def _invalid(quarantined: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame
     """The quarantined rows as screening results: payment_id and person_id from the raw row (the ID canonical when
     it is valid, else as it arrived), one reason per line."""
     header_of = {canonical: header for header, canonical in mapping.items()}
-    raws = [json.loads(r) if r else {} for r in quarantined["raw"]]
+    raws = [_cells(r) for r in quarantined["raw"]]
 
     def cell(name: str) -> list[str | None]:
         header = header_of.get(name)
@@ -145,6 +145,16 @@ def _invalid(quarantined: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame
         .cast(INVALID)
         .select(INVALID.names())
     )
+
+
+def _cells(raw: str | None) -> dict[str, object]:
+    """A quarantined row's cells by header; none for a line that could not even be split into fields (its raw
+    is the line's text)."""
+    try:
+        cells = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        return {}
+    return cells if isinstance(cells, dict) else {}
 
 
 def records_of(lines: Iterable[bytes | str]) -> list[tuple[int, Mapping[str, object]]]:

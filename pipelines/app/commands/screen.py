@@ -13,8 +13,9 @@ the register (`screenings`, `screening_holds`), where `fundwatch screen adjudica
     fundwatch screen adjudicate SCREENING LINE --decision proper|improper|pending --reason TEXT [--by STAFF]
 
 Exit statuses: 0 every row passes (adjudicate/list/holds: done); 1 at least one row is held; 2 usage error (a bad
-argument, no database or register at the path, a batch file that cannot be read at all); 6 refused by the register
-(adjudicate: the role, the region, a decided hold that only a chief may change).
+argument, no database or register at the path, a batch file that cannot be read at all); 3 failed (anything
+unexpected: nothing was screened, never read as "passed" or "held"); 6 refused by the register (adjudicate: the
+role, the region, a decided hold that only a chief may change).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ EXIT_PASS = 0
 EXIT_HELD = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 6
+EXIT_FAILED = 3
 # What a result file holds: the contract's columns and what identifies the payment; not the bank account.
 OUTPUT_COLUMNS = service.RESULT_COLUMNS[:-1]
 
@@ -83,6 +85,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except staff_register.StaffError as err:
         console.error(f"fundwatch screen: 拒绝 refused: {err}")
         return EXIT_REFUSED
+    except Exception as err:  # never exit 1 by accident: 1 says "rows held", and a caller pays on 0
+        console.error(f"fundwatch screen: 筛查失败 failed: {type(err).__name__}: {err}")
+        return EXIT_FAILED
 
 
 def _screen(args: argparse.Namespace, settings: Settings, register: Path) -> int:
