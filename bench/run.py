@@ -185,6 +185,10 @@ def bench_size(persons: int, work: Path, env: dict[str, str], pages: bool = Fals
         print(f"[{persons:,}] workbench pages ...", flush=True)
         register = register_path_for(db)
         out["web_pages"] = web_pages.measure(db, register, work / f"web-{tag}", persons=persons)
+        from bench import screening
+
+        print(f"[{persons:,}] pre-payment screening ...", flush=True)
+        out["screening"] = screening.measure(db, register, work / f"screen-{tag}", persons=persons)
     fresh(db)
 
     print(f"[{persons:,}] fundwatch dirty ...", flush=True)
@@ -246,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     if previous.is_file() and not args.fresh:  # sizes not measured now keep their earlier numbers
         earlier = json.loads(previous.read_text(encoding="utf-8"))
         kept = [s for s in earlier["sizes"] if s["persons"] not in args.sizes]
-        if earlier.get("web_pages"):  # so do the pages until they are timed again
-            results["web_pages"] = earlier["web_pages"]
+        for section in ("web_pages", "screening"):  # so do the pages and screening until they are timed again
+            if earlier.get(section):
+                results[section] = earlier[section]
     try:
         serve.wait_for_health(serve.api_url_for(port), server)
         os.environ.update(PREFECT_API_URL=env["PREFECT_API_URL"], PREFECT_HOME=env["PREFECT_HOME"])
@@ -259,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             if "web_pages" in size:
                 notes = (results.get("web_pages") or {}).get("notes")  # the analysis written after a run
                 results["web_pages"] = {**size.pop("web_pages"), **({"notes": notes} if notes else {})}
+            if "screening" in size:
+                results["screening"] = size.pop("screening")
             measured.append({**size, "measured_at": dt.datetime.now().isoformat("T", "minutes")})
             results["sizes"] = sorted(kept + measured, key=lambda s: s["persons"])
             write_results(results)
@@ -277,11 +284,15 @@ def write_results(results: dict) -> None:
 
 
 def render(results: dict) -> str:
-    """results.md: the run's tables (bench/report.py), then the workbench's pages (bench/web_pages.py)."""
+    """results.md: the run's tables (bench/report.py), then the workbench's pages (bench/web_pages.py) and
+    pre-payment screening (bench/screening.py)."""
     from bench.report import render_markdown
+    from bench.screening import render_markdown as render_screening
     from bench.web_pages import render_markdown as render_pages
 
-    return render_markdown(results) + render_pages(results.get("web_pages"))
+    return (
+        render_markdown(results) + render_pages(results.get("web_pages")) + render_screening(results.get("screening"))
+    )
 
 
 if __name__ == "__main__":

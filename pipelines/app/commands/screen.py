@@ -31,7 +31,7 @@ from pipelines.app.console import Column
 from pipelines.app.settings import Settings
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
-from pipelines.present.masking import mask_account, mask_id
+from pipelines.present.masking import mask_account, mask_id, mask_text
 from pipelines.screen import checks, service
 from pipelines.screen.batch import UnreadableFile, read_file
 from pipelines.warehouse.session import reader
@@ -210,7 +210,7 @@ def _holds(con, args: argparse.Namespace) -> int:
             mask_account(r[8]) if r[8] else None,
             r[9],
             r[10],
-            r[11],
+            mask_text(r[11]),
         )
         for r in rows
     ]
