@@ -110,10 +110,10 @@ def make_batches(db: Path, work: Path, lines: int) -> dict[str, Path]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         latest = con.execute("SELECT max(period) FROM benefit_payments").fetchall()[0][0]
-        frame = con.execute(
+        frame = con.sql(
             "SELECT payment_id, person_id, region_code, scheme, benefit_type, period, amount, bank_account"
             " FROM benefit_payments WHERE period = ? ORDER BY payment_id LIMIT ?",
-            [latest, lines],
+            params=[latest, lines],
         ).pl()
     import polars as pl
 

@@ -19,8 +19,16 @@ from pipelines.cases import staff as staff_register
 
 MIN_LENGTH = 10
 _HASHER = PasswordHasher()  # argon2id, the library's default (RFC 9106 low-memory) parameters
-# Checked against when the staff id is nobody's, so that a login takes as long either way.
-_DUMMY = _HASHER.hash("fundwatch-no-such-account")
+# Checked against when the staff id is nobody's, so that a login takes as long either way; hashed on first use, not
+# at import, which every command pays (a tenth of a second or more).
+_DUMMY: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = _HASHER.hash("fundwatch-no-such-account")
+    return _DUMMY
 
 
 class PasswordRefused(ValueError):
@@ -71,7 +79,7 @@ def verify(con: sqlite3.Connection, staff_id: str, password: str) -> tuple[staff
     member = staff_register.find(con, staff_id) if staff_id else None
     stored = current(con, staff_id) if member is not None and member.active else None
     try:
-        _HASHER.verify(stored.hash if stored else _DUMMY, password)
+        _HASHER.verify(stored.hash if stored else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if member is None or stored is None or not member.active:
