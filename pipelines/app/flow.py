@@ -238,7 +238,11 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
                 "证据索引 evidence lookup: %d findings, %d rows", built.findings, sum(built.rows.values())
             )
             screening = screen_facts.build(con)  # what pre-payment screening reads, sorted by person and account
-            get_run_logger().info("筛查索引 screening lookup: %d rows", sum(screening.rows.values()))
+            get_run_logger().info(
+                "筛查索引 screening lookup: %d rows, rebuilt %s",
+                sum(screening.rows.values()),
+                ", ".join(screening.rebuilt) or "none (inputs unchanged)",
+            )
             phases.end()
             runs.finish_run(con, run_id, status, phases.seconds, key, skipped, finished_at=settings.now())
         crash_drill("before_publish", settings.crash_at)

@@ -15,11 +15,14 @@ fallback reads it, so the two cannot differ.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+
+from pipelines.warehouse.sql import read_sql
 
 SCHEMA = "screening_lookup"
 # Up to this many keys are asked for literally (`IN (...)`: DuckDB prunes row groups by them); more are joined.
@@ -71,18 +74,47 @@ SOURCES: dict[str, Source] = {
 
 @dataclass(frozen=True)
 class LookupBuilt:
-    rows: dict[str, int]
+    rows: dict[str, int]  # every table's rows
+    rebuilt: tuple[str, ...]  # the tables written by this build (the others' inputs had not changed)
+
+
+def _signature(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+    """What a lookup table is made of: its statement and the files of its dataset in force (the definition of
+    "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
+    digest = hashlib.sha256(f"{source.select()} ORDER BY {source.key}\n".encode())
+    query = f"SELECT file, sha256 FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? ORDER BY file"
+    for file, sha256 in con.execute(query, [source.dataset]).fetchall():
+        digest.update(f"{file}\t{sha256}\n".encode())
+    return digest.hexdigest()
 
 
 def build(con: duckdb.DuckDBPyConnection) -> LookupBuilt:
-    """(Re)write the lookup into the file `con` builds, from its datasets in force. Call just before publishing."""
+    """Bring the lookup of the file `con` builds up to its datasets in force. Call just before publishing.
+
+    A table whose dataset has the same files in force as when it was written is kept: a night with nothing new,
+    or nothing new for that dataset, does not pay for it again (`_built` keeps each table's `_signature`).
+    """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}._built (name VARCHAR PRIMARY KEY, signature VARCHAR NOT NULL)")
+    built = dict(con.execute(f"SELECT name, signature FROM {SCHEMA}._built").fetchall())
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
+            [SCHEMA],
+        ).fetchall()
+    }
     rows: dict[str, int] = {}
+    rebuilt: list[str] = []
     for name, source in SOURCES.items():
-        order = ", ".join(source.key)
-        con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{name} AS {source.select()} ORDER BY {order}")
+        signature = _signature(con, source)
+        if built.get(name) != signature or name not in present:
+            order = ", ".join(source.key)
+            con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{name} AS {source.select()} ORDER BY {order}")
+            con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [name, signature])
+            rebuilt.append(name)
         rows[name] = int(con.execute(f"SELECT count(*) FROM {SCHEMA}.{name}").fetchall()[0][0])
-    return LookupBuilt(rows)
+    return LookupBuilt(rows, tuple(rebuilt))
 
 
 def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
@@ -90,7 +122,7 @@ def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
         [SCHEMA],
     ).fetchall()
-    return found[0][0] == len(SOURCES)
+    return found[0][0] == len(SOURCES) + 1  # and `_built`
 
 
 class Facts:

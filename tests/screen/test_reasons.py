@@ -240,3 +240,32 @@ def test_an_open_job_runs_through_the_month_screened(tmp_path):
     with open_world(path) as con:
         result = service.screen(batch_of(rows), con, NO_BLACKLIST, AS_OF).results
     assert result["reasons"].to_list() == ["EMPLOYED"]
+
+
+def test_the_lookup_is_rebuilt_only_where_its_dataset_changed(tmp_path):
+    from pipelines.screen import facts
+    from pipelines.warehouse.session import connect
+
+    path = publish(tmp_path / "w.duckdb", {"enrollment": ENROLLED}, lookup=True)
+    con = connect(path)
+    try:
+        assert facts.build(con).rebuilt == ()  # nothing new since `publish` built it
+        con.execute(
+            "INSERT INTO ingested_files (run_id, dataset, file, sha256, status, ingested_at)"
+            " VALUES ('r2', 'benefit_payments', 'benefit_payments/a.csv', 'abc', 'loaded', now())"
+        )
+        con.execute(f"INSERT INTO benefit_payments BY NAME SELECT * FROM (SELECT {pay_sql(A)})")
+        again = facts.build(con)
+        assert again.rebuilt == ("payments", "account_payments")
+        assert again.rows["payments"] == 1 and again.rows["enrollment"] == len(ENROLLED)
+        assert facts.build(con).rebuilt == ()
+    finally:
+        con.close()
+
+
+def pay_sql(who: str) -> str:
+    return (
+        f"'P1' AS payment_id, '{who}' AS person_id, '330100' AS region_code, '110' AS scheme,"
+        " 'pension' AS benefit_type, '202601' AS period, 10.00 AS amount, '6217' AS bank_account,"
+        " 'benefit_payments/a.csv' AS source_file, 2 AS source_line, 'r2' AS run_id"
+    )
