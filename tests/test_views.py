@@ -29,6 +29,7 @@ VIEWS = [
     "v_quarantine_reasons",
     "v_missing_deliveries",
     "v_resolved_ids",
+    "v_blacklist",
 ]
 
 P1, P2, P3 = "330102195001010011", "330102195002020022", "330102195003030033"

@@ -18,11 +18,11 @@ import argparse
 import os
 import sys
 
-from pipelines.app.commands import case, report, run, runs, screen, serve, staff, synth, web, withdraw
+from pipelines.app.commands import blacklist, case, report, run, runs, screen, serve, staff, synth, token, web, withdraw
 from pipelines.app.console import error
 from pipelines.app.settings import Settings, SettingsError
 
-COMMANDS = (run, case, staff, report, runs, screen, serve, synth, withdraw, web)
+COMMANDS = (run, case, staff, report, runs, screen, blacklist, token, serve, synth, withdraw, web)
 EXIT_USAGE = 2
 
 

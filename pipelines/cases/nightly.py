@@ -1,4 +1,5 @@
-"""The nightly run's side of the case register: sync it to the findings, mirror it into DuckDB."""
+"""The nightly run's side of the case register: sync it to the findings, mirror it into DuckDB (the cases, their
+log, and the blacklist with the findings it hits)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.cases import deadlines
+from pipelines.cases import blacklist, deadlines
 from pipelines.cases import register as reg
 from pipelines.warehouse.session import transaction
 from pipelines.warehouse.sql import execute_script, read_sql
@@ -22,7 +23,8 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run_id: str) -> reg.SyncCounts:
     """The register follows the run's findings and recomputes its provisional deadlines; then `con` (the
-    building copy) mirrors the register."""
+    building copy) mirrors the register: the cases and their log, then the blacklist (黑名单), each finding whose
+    person, account or employer is listed in force saying so in its evidence (sql/cases/mirror_blacklist.sql)."""
     findings = _frame(con, "SELECT * FROM suspects WHERE active")
     payers = _frame(con, read_sql("cases/payers.sql"))
     with reg.writer(register) as cases:
@@ -31,12 +33,16 @@ def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run
         reg.record_payers(cases, payers.select("suspect_id", "operator_id"))
         state = reg.cases_frame(cases, as_of)
         history = reg.query_frame(cases, "SELECT * FROM case_events ORDER BY event_id")
+        listed = blacklist.entries_frame(cases)
     with transaction(con):
         con.register("_register_cases", state.to_arrow())
         con.register("_register_events", history.to_arrow())
+        con.register("_register_blacklist", listed.to_arrow())
         try:
             execute_script(con, read_sql("cases/mirror_to_duckdb.sql"))
+            execute_script(con, read_sql("cases/mirror_blacklist.sql"))
         finally:
             con.unregister("_register_cases")
             con.unregister("_register_events")
+            con.unregister("_register_blacklist")
     return counts

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from pipelines.cases import blacklist
 from pipelines.cases import register as reg
 from pipelines.screen import checks
 from pipelines.screen.batch import Batch
@@ -67,14 +68,14 @@ def published_run(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def blacklist_in_force(register: sqlite3.Connection) -> pl.DataFrame:
-    """(kind, key, reason, added_at) of every blacklist entry in force; none in a register older than it."""
+    """The blacklist's entries in force (`pipelines.cases.blacklist.in_force_frame`); none in a register older
+    than the blacklist (opened read-only, it is not brought up to date)."""
     try:
-        rows = register.execute("SELECT kind, key, reason, added_at FROM blacklist WHERE in_force").fetchall()
+        return blacklist.in_force_frame(register).select(BLACKLIST.names())
     except sqlite3.OperationalError as err:
         if "no such table" in str(err):
             return pl.DataFrame(schema=BLACKLIST)
         raise
-    return pl.DataFrame([tuple(r) for r in rows], schema=BLACKLIST, orient="row")
 
 
 def screen(batch: Batch, con: duckdb.DuckDBPyConnection, blacklist: pl.DataFrame, as_of: dt.date) -> Screening:

@@ -174,3 +174,54 @@ def test_screening_while_a_nightly_run_publishes(published, people, tmp_path):
     finally:
         run.wait(timeout=600)
     assert run.returncode == 0  # the same inbox again: nothing new, no bad input first seen tonight
+
+
+def test_held_rows_are_adjudicated_from_the_command_line(published, people, tmp_path):
+    """A verifier of another region is refused (exit 6); a chief decides; `holds` shows the decision, masked."""
+    from pipelines.cases import register as reg
+    from pipelines.cases import staff
+
+    me = staff.os_user()
+    register = published.with_name("fundwatch.cases.sqlite")
+    with reg.writer(register, create=False) as con, reg.write_transaction(con):
+        staff.add(con, staff_id="ADM", name="管理员", role="admin", regions=(), user="adm-x", by_user="adm-x", at=AS_OF)
+        staff.add(
+            con,
+            staff_id="V9",
+            name="外区核查员",
+            role="verifier",
+            regions=("330200",),
+            user=me,
+            by_user="adm-x",
+            at=AS_OF,
+        )
+    dead = people["dead"]
+    batch = tmp_path / "b.csv"
+    batch.write_text(
+        "payment_id,person_id,region_code,scheme,benefit_type,period,amount,bank_account\n"
+        f"D1,{dead},330100,110,pension,202601,100.00,6217000000000201\n",
+        encoding="utf-8",
+    )
+    assert fundwatch("screen", "--batch", str(batch), "--db", str(published), "--as-of", AS_OF).returncode == 1
+    where = ("--db", str(published))
+    refused = fundwatch("screen", *where, "adjudicate", "1", "2", "--decision", "improper", "--reason", "核实已死亡")
+    assert refused.returncode == 6, refused.stderr
+    with reg.writer(register, create=False) as con, reg.write_transaction(con):
+        staff.add(
+            con,
+            staff_id="V9",
+            name="外区核查员",
+            role="verifier",
+            regions=("330200",),
+            user=None,
+            by_user="adm-x",
+            at=AS_OF,
+        )
+        staff.add(con, staff_id="C1", name="王科长", role="chief", regions=(), user=me, by_user="adm-x", at=AS_OF)
+    done = fundwatch("screen", *where, "adjudicate", "1", "2", "--decision", "improper", "--reason", "核实已死亡，停发")
+    assert done.returncode == 0, done.stderr
+    shown = fundwatch("screen", *where, "holds", "--decision", "improper")
+    assert shown.returncode == 0 and "D1" in shown.stdout and "improper" in shown.stdout
+    assert dead not in shown.stdout and dead[:6] in shown.stdout  # masked
+    missing = fundwatch("screen", *where, "adjudicate", "1", "9", "--decision", "proper", "--reason", "x")
+    assert missing.returncode == 6 and "第9行" in missing.stderr

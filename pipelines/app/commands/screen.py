@@ -29,6 +29,7 @@ from pipelines.app import console
 from pipelines.app.arguments import date_arg
 from pipelines.app.console import Column
 from pipelines.app.settings import Settings
+from pipelines.cases import adjudication
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_account, mask_id, mask_text
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except reg.RegisterMissing as err:
         console.error(f"fundwatch screen: {err}")
         return EXIT_USAGE
-    except staff_register.StaffError as err:
+    except (reg.CaseError, staff_register.StaffError) as err:
         console.error(f"fundwatch screen: 拒绝 refused: {err}")
         return EXIT_REFUSED
     except Exception as err:  # never exit 1 by accident: 1 says "rows held", and a caller pays on 0
@@ -233,8 +234,6 @@ def _holds(con, args: argparse.Namespace) -> int:
 
 
 def _adjudicate(con, args: argparse.Namespace) -> int:
-    from pipelines.cases import adjudication
-
     by = reg.actor(con, staff_register.os_user(), args.by)
     adjudication_id = adjudication.adjudicate(con, by, args.screening_id, args.line, args.decision, args.reason)
     console.write(
