@@ -77,6 +77,21 @@ def case_status_label(status: str, overdue: bool = False) -> str:
 
 
 RULE_NAMES_ZH: dict[str, str] = {rule.code: rule.name_zh for rule in RULES}
+
+# Pre-payment screening's reasons to hold a payment (CONTRACT.md section 7), in the contract's order (a held row
+# lists its codes in it), with the Chinese an official reads: screening, its pages and the adjudication report.
+SCREEN_REASON_ZH: dict[str, str] = {
+    "INVALID": "数据无效",
+    "DECEASED": "已死亡",
+    "IN_CUSTODY": "服刑期间",
+    "ALREADY_PAID": "重复发放",
+    "EMPLOYED": "在职就业",
+    "PENSIONER": "已领养老金",
+    "SHARED_ACCOUNT": "多人共用账户",
+    "BLACKLISTED": "黑名单",
+    "UNKNOWN_PERSON": "无参保记录",
+}
+SCREEN_REASONS: tuple[str, ...] = tuple(SCREEN_REASON_ZH)
 RULE_ORDER: dict[str, int] = {rule.code: i for i, rule in enumerate(RULES)}
 
 

@@ -18,6 +18,7 @@ import datetime as dt
 
 import polars as pl
 
+from pipelines.present.labels import SCREEN_REASON_ZH, SCREEN_REASONS
 from pipelines.present.masking import mask_account
 from pipelines.rules import (
     deceased_paid,
@@ -30,29 +31,9 @@ from pipelines.rules import (
 from pipelines.rules.common import label, period_zh, yuan
 from pipelines.screen.facts import Facts
 
-# The contract's order of the reasons (section 7): a held row lists its codes in it.
-REASONS = (
-    "INVALID",
-    "DECEASED",
-    "IN_CUSTODY",
-    "ALREADY_PAID",
-    "EMPLOYED",
-    "PENSIONER",
-    "SHARED_ACCOUNT",
-    "BLACKLISTED",
-    "UNKNOWN_PERSON",
-)
-REASON_ZH = {
-    "INVALID": "数据无效",
-    "DECEASED": "已死亡",
-    "IN_CUSTODY": "服刑期间",
-    "ALREADY_PAID": "重复发放",
-    "EMPLOYED": "在职就业",
-    "PENSIONER": "已领养老金",
-    "SHARED_ACCOUNT": "多人共用账户",
-    "BLACKLISTED": "黑名单",
-    "UNKNOWN_PERSON": "无参保记录",
-}
+# The contract's order of the reasons (section 7), and their Chinese: one statement, in pipelines.present.labels.
+REASONS = SCREEN_REASONS
+REASON_ZH = SCREEN_REASON_ZH
 HELD = pl.Schema({"line": pl.Int64, "reason": pl.String, "clause": pl.String})
 
 

@@ -19,7 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from pipelines.cases.reports.adjudication import OFFICE_ZONE, adjudication_built
 from pipelines.cases.reports.circulation import circulation_built
 from pipelines.cases.reports.document import Chart, Document, Table, cell_text
 from pipelines.cases.reports.markdown import render_markdown
@@ -67,6 +69,12 @@ REPORTS = {
         ReportKind("annual", "年度监督报告 annual supervision report", "12月底前报送", (YEAR,)),
         ReportKind("circulation", "定期通报 circulation of the regions", "统筹区按未结、逾期、追回排名", (AS_OF,)),
         ReportKind("yaoqing", "要情统计 要情 statistics (half-year)", "无要情时出具零报告", (YEAR, HALF)),
+        ReportKind(
+            "adjudication",
+            "事前筛查核实认定月报 monthly adjudication of screened payments",
+            "本月筛查的暂停、准予发放、不予发放与待认定（按暂停原因、统筹区）；认定截至所填日期日终",
+            (MONTH, AS_OF),
+        ),
     )
 }
 
@@ -102,16 +110,26 @@ def _value(form: Mapping[str, str], spec: Field) -> str | int | dt.date:
 
 
 def build(
-    kind: str, form: Mapping[str, str], *, register: Path, db: Path, today: dt.date, memory_limit: str
+    kind: str,
+    form: Mapping[str, str],
+    *,
+    register: Path,
+    db: Path,
+    today: dt.date,
+    memory_limit: str,
+    zone: ZoneInfo = OFFICE_ZONE,
 ) -> tuple[Document, str]:
-    """The report of `kind` for the form's values, as a document and its file stem."""
+    """The report of `kind` for the form's values, as a document and its file stem (`zone`: the office's time
+    zone, the day a screening, decision or blacklist change belongs to)."""
     spec = REPORTS[kind]
     values = {f.name: _value(form, f) for f in spec.fields}
+    if kind == "adjudication":
+        return adjudication_built(register, values["month"], today=today, zone=zone, as_of=values["as_of"])  # type: ignore[arg-type]
     if kind == "monthly":
         return monthly_built(register, db, values["month"], today=today, memory_limit=memory_limit)  # type: ignore[arg-type]
     if kind in ("half-year", "annual"):
         half = values.get("half") if kind == "half-year" else None
-        return supervision_built(register, db, values["year"], half, today=today, memory_limit=memory_limit)  # type: ignore[arg-type]
+        return supervision_built(register, db, values["year"], half, today=today, memory_limit=memory_limit, zone=zone)  # type: ignore[arg-type]
     if kind == "circulation":
         return circulation_built(register, db, values["as_of"], memory_limit=memory_limit)  # type: ignore[arg-type]
     return yaoqing_built(register, db, values["year"], values["half"], today=today, memory_limit=memory_limit)  # type: ignore[arg-type]

@@ -363,6 +363,7 @@ def test_every_report_prints(print_to_pdf, register, db, tmp_path):  # noqa: F81
         *reports.supervision_report(register, db, 2025, 2, out, today=TODAY, memory_limit=MEMORY),
         *reports.circulation(register, db, TODAY, out, memory_limit=MEMORY),
         *reports.yaoqing_statistics(register, db, 2025, 2, out, today=TODAY, memory_limit=MEMORY),
+        *reports.adjudication_report(register, "202511", out, today=TODAY),
     ]
     workbooks = [p for p in papers if p.suffix == ".xlsx"]
     XlsxReport(out / "wide.xlsx").write(wide_document())

@@ -407,6 +407,7 @@ def test_every_report_runs_on_empty_sources(tmp_path):
         *reports.yaoqing_statistics(
             register, db, 2025, 2, out, today=dt.date(2026, 11, 27), memory_limit=MEMORY, as_of=dt.date(2025, 12, 31)
         ),
+        *reports.adjudication_report(register, "202511", out, today=dt.date(2026, 11, 27)),
     ]
     assert all(p.exists() for p in paths)
     texts = {p.name: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".md"}
@@ -414,6 +415,7 @@ def test_every_report_runs_on_empty_sources(tmp_path):
     assert "无夜间运行记录" in texts["监督报告_2025H1.md"]
     assert all(f"## {h}" in texts["监督报告_2025H1.md"] for h in reports.SUPERVISION_SECTIONS)
     assert "特此零报告" in texts["要情统计_2025H2.md"]
+    assert "本月（2025-11-01 至 2025-11-30）无事前筛查记录" in texts["核实认定月报_202511.md"]
     for p in paths:
         if p.suffix == ".xlsx":
             assert fastexcel.read_excel(p).sheet_names

@@ -5,6 +5,11 @@
   policy lists (`监督报告_2025H1`, `监督报告_2025年度`).
 * `circulation` — 定期通报 of the pooling regions, ranked (`通报_YYYY-MM-DD`).
 * `yaoqing_statistics` — 要情统计 for a half-year, or its 零报告 when none occurred (`要情统计_2025H2`).
+* `adjudication_report` — 事前筛查核实认定月报 for a month: the payment batches screened, held, released, stopped
+  and pending, per reason and region (`核实认定月报_YYYYMM`); it reads only the register's screening tables.
+
+The supervision report carries, after its five sections, an annex of the blacklist's (黑名单) additions and
+removals of the period.
 
 Sources, opened read-only and never written, each read once per report in one read transaction: the case
 register (SQLite, the source of truth for cases, docs/adr/0007-case-register-in-sqlite.md) and the DuckDB
@@ -25,7 +30,7 @@ Modules:
   tables by rule, region and status, money (追回 x of y, 核销, 待追回, excess apart), overdue cases,
   nightly runs and data quality;
 * `measures` — `MEASURES`, the policy text of 下一步措施 per rule;
-* one module per report: `monthly`, `supervision`, `circulation`, `yaoqing`.
+* one module per report: `monthly`, `supervision`, `circulation`, `yaoqing`, `adjudication`.
 The document, rendering and output modules never import a report module.
 
 Conventions of every report:
@@ -50,14 +55,16 @@ Conventions of every report:
 * Citizen IDs and personal bank accounts shown as a case's subject are masked (330102********1234),
   as in the 核查清单 (`pipelines.present.masking`).
 * The cut-off day of the monthly report is the month's last day, or the day it is generated if earlier;
-  the supervision report and the 要情 statistics look at the register on the day they are generated;
-  `as_of=` overrides it. That day, `today=`, is passed in by the caller (the command's today in
+  the supervision report and the 要情 statistics look at the register on the day they are generated; the
+  adjudication report counts the month's screenings with the decisions in force at the end of the day it is
+  generated; `as_of=` overrides it. That day, `today=`, is passed in by the caller (the command's today in
   Asia/Shanghai), never read from the machine.
 
 Each report is first built as a `Document` (headings, paragraphs, tables, chart specs), then
 rendered twice: GitHub pipe tables in Markdown, one sheet per section with native charts in XLSX.
 """
 
+from pipelines.cases.reports.adjudication import adjudication_report
 from pipelines.cases.reports.circulation import circulation
 from pipelines.cases.reports.monthly import monthly_self_check
 from pipelines.cases.reports.supervision import SUPERVISION_SECTIONS, supervision_report
@@ -65,6 +72,7 @@ from pipelines.cases.reports.yaoqing import yaoqing_statistics
 
 __all__ = [
     "SUPERVISION_SECTIONS",
+    "adjudication_report",
     "circulation",
     "monthly_self_check",
     "supervision_report",

@@ -8,6 +8,12 @@ made): assigned, confirmed, dismissed, money recovered / written off by its on_d
 the findings beside them cover the same months, and every section speaks of the same findings. Every figure
 comes from one read of the register and one of the DuckDB file (docs/adr/0019-report-time-base.md). The
 基金安全评估 is judged by fixed thresholds on the numbers of `assessment`.
+
+After the content of the five sections an annex (附件) lists the blacklist's (黑名单, CONTRACT.md section 7)
+additions and removals of the period — kind, key masked, reason, source case, who, when — dated by the day each
+was made in the office's time zone, up to the snapshot day. The policy lists exactly five sections, so the annex is
+not a sixth: it follows 下一步措施 as the last blocks of section 五 (in the workbook, on its sheet). The blacklist is
+read from the register apart from the cases (`read_blacklist`): no figure of the five sections depends on it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,11 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pipelines.cases import register as case_register
+from pipelines.cases.blacklist import KIND_ZH, KINDS, kind_label, shown_key
+from pipelines.cases.reports.adjudication import OFFICE_ZONE, local_time
 from pipelines.cases.reports.common import (
     CONFIRMED,
     SEVERITY_COLUMNS,
@@ -49,7 +59,9 @@ from pipelines.cases.reports.sources import (
     yyyymm,
 )
 from pipelines.present.labels import CASE_STATUSES, code_label, rule_name, rule_sort_key, status_label
+from pipelines.present.masking import mask_text
 from pipelines.present.money import ZERO, fmt_money, fmt_pct, ratio
+from pipelines.warehouse.sql import read_sql
 
 SUPERVISION_SECTIONS = (
     "一、基金运行基本情况",
@@ -70,13 +82,17 @@ def supervision_report(
     today: dt.date,
     memory_limit: str,
     as_of: dt.date | None = None,
+    zone: ZoneInfo = OFFICE_ZONE,
 ) -> list[Path]:
     """定期报告: half-year (half=1 or 2) or annual (half=None) `监督报告_2025H1` / `监督报告_2025年度`.
 
     `today` is the command's day (Asia/Shanghai): the findings of the period are followed in the register as
-    they stand on `as_of`, default `today`. `memory_limit` is DuckDB's, from the settings.
+    they stand on `as_of`, default `today`. `memory_limit` is DuckDB's, from the settings; `zone` the office's
+    time zone, the day of a blacklist change.
     """
-    doc, stem = supervision_built(register, db, year, half, today=today, memory_limit=memory_limit, as_of=as_of)
+    doc, stem = supervision_built(
+        register, db, year, half, today=today, memory_limit=memory_limit, as_of=as_of, zone=zone
+    )
     return write_report(doc, out_dir, stem)
 
 
@@ -89,13 +105,23 @@ def supervision_built(
     today: dt.date,
     memory_limit: str,
     as_of: dt.date | None = None,
+    zone: ZoneInfo = OFFICE_ZONE,
 ) -> tuple[Document, str]:
     """The supervision report as a document and its file stem, written nowhere (the workbench serves it)."""
     first, last = half_bounds(year, half)
     snapshot = as_of or today
     warehouse = read_warehouse(db, memory_limit=memory_limit, months=(yyyymm(first), yyyymm(last)), dates=(first, last))
     period_label = f"{year}年上半年" if half == 1 else f"{year}年下半年" if half == 2 else f"{year}年度"
-    doc = supervision_document(period_label, first, last, snapshot, read_register(register), warehouse)
+    doc = supervision_document(
+        period_label,
+        first,
+        last,
+        snapshot,
+        read_register(register),
+        warehouse,
+        blacklist=read_blacklist(register),
+        zone=zone,
+    )
     return doc, f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
 
 
@@ -106,6 +132,9 @@ def supervision_document(
     snapshot: dt.date,
     register: RegisterSnapshot,
     warehouse: WarehouseSnapshot,
+    *,
+    blacklist: list[dict[str, Any]] | None = None,
+    zone: ZoneInfo = OFFICE_ZONE,
 ) -> Document:
     months = (yyyymm(first), yyyymm(last))
     every = cases_at(register, snapshot, warehouse.pairs)
@@ -116,7 +145,10 @@ def supervision_document(
         Section(SUPERVISION_SECTIONS[1], _work_blocks(runs, cases, first, snapshot)),
         Section(SUPERVISION_SECTIONS[2], _disposal_blocks(cases, snapshot)),
         Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, snapshot)),
-        Section(SUPERVISION_SECTIONS[4], _problem_blocks(cases, runs)),
+        Section(
+            SUPERVISION_SECTIONS[4],
+            _problem_blocks(cases, runs) + blacklist_annex(blacklist or [], first, last, snapshot, zone),
+        ),
     ]
     return Document(
         title=f"社会保险基金监督{period_label}定期报告",
@@ -127,7 +159,7 @@ def supervision_document(
             f"口径 time base：按数据所属期——待遇、征缴按所属期 {months[0]}–{months[1]}，财政专户按记账日期；"
             f"疑点按所属期起始月（period_from）归入本期；本期疑点的核查处置为截至 {snapshot.isoformat()} 的"
             "登记簿状态（按登记簿所载业务日期），追回、核销按款项日期（on_date）；专户账实不符配对（仅日期超窗的同一笔款项）"
-            "金额只计一次。",
+            f"金额只计一次；附件黑名单变动按列入、移出日期（{zone.key} 时间）计入本期。",
         ],
         sections=sections,
         date=snapshot,
@@ -439,4 +471,147 @@ def _problem_blocks(cases: list[dict[str, Any]], runs: list[dict[str, Any]]) -> 
     blocks.append("（二）下一步措施")
     measures = measures or ["继续按期开展交叉比对和定期自查，保持对基金风险的常态化监测。"]
     blocks += [f"{i}. {text}" for i, text in enumerate(measures, start=1)]
+    return blocks
+
+
+# ---- 附件: the blacklist's additions and removals of the period ----------------------------------------------------
+
+
+def read_blacklist(register: Path) -> list[dict[str, Any]]:
+    """Every blacklist entry ever made, with its removal if any (`sql/reports/blacklist_changes.sql`), read-only;
+    none from a register older than the blacklist (issue 15)."""
+    with case_register.reader(register) as con:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'blacklist'").fetchone() is None:
+            return []
+        return [dict(r) for r in con.execute(read_sql("reports/blacklist_changes.sql"))]
+
+
+def _when(stamp: str | None, zone: ZoneInfo) -> str:
+    return local_time(stamp, zone).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+def blacklist_changes(
+    entries: list[dict[str, Any]], first: dt.date, last: dt.date, snapshot: dt.date, zone: ZoneInfo
+) -> dict[str, list[dict[str, Any]]]:
+    """The entries added and those removed from `first` to the earlier of `last` and `snapshot` (the office's
+    days), and those in force at the end of `snapshot`; each entry with `added_day`, `removed_day` (None when not
+    removed by the snapshot day)."""
+    end = min(last, snapshot)
+    rows = []
+    for e in entries:
+        added = local_time(e["added_at"], zone).date()
+        if added > snapshot:
+            continue  # not yet on the list on the snapshot day
+        removed = local_time(e["removed_at"], zone).date() if e["removed_at"] else None
+        rows.append({**e, "added_day": added, "removed_day": removed if removed and removed <= snapshot else None})
+    return {
+        "added": [r for r in rows if first <= r["added_day"] <= end],
+        "removed": [r for r in rows if r["removed_day"] is not None and first <= r["removed_day"] <= end],
+        "in_force": [r for r in rows if r["removed_day"] is None],
+    }
+
+
+def blacklist_annex(
+    entries: list[dict[str, Any]], first: dt.date, last: dt.date, snapshot: dt.date, zone: ZoneInfo
+) -> list[str | Table]:
+    """附件 黑名单新增及移出情况: counts by kind, then every addition and every removal of the period."""
+    end = min(last, snapshot)
+    changes = blacklist_changes(entries, first, last, snapshot, zone)
+    added, removed, in_force = changes["added"], changes["removed"], changes["in_force"]
+    blocks: list[str | Table] = ["附件　本期黑名单新增及移出情况（Annex: blacklist additions and removals）"]
+    if not added and not removed:
+        blocks.append(
+            f"本期（{first.isoformat()} 至 {end.isoformat()}）黑名单无新增、无移出；"
+            f"截至 {snapshot.isoformat()} 日终在册 {len(in_force)} 条。"
+        )
+        return blocks
+    by_kind = "、".join(f"{KIND_ZH[k]} {n} 条" for k in KINDS if (n := sum(1 for e in added if e["kind"] == k)))
+    blocks.append(
+        f"本期（{first.isoformat()} 至 {end.isoformat()}）黑名单新增 {len(added)} 条"
+        + (f"（{by_kind}）" if by_kind else "")
+        + f"，移出 {len(removed)} 条；截至 {snapshot.isoformat()} 日终在册 {len(in_force)} 条。"
+        "移出的条目保留在黑名单记录中，不删除。"
+    )
+    kinds = [k for k in KINDS if any(e["kind"] == k for e in [*added, *removed, *in_force])]
+    blocks.append(
+        Table(
+            title="黑名单变动（按类型）blacklist changes by kind",
+            columns=[
+                Col("类型 kind"),
+                Col("本期新增 added", "int"),
+                Col("本期移出 removed", "int"),
+                Col(f"截至 {snapshot.isoformat()} 在册 in force", "int"),
+            ],
+            rows=[
+                [
+                    kind_label(k),
+                    sum(1 for e in added if e["kind"] == k),
+                    sum(1 for e in removed if e["kind"] == k),
+                    sum(1 for e in in_force if e["kind"] == k),
+                ]
+                for k in kinds
+            ],
+            total=[TOTAL, len(added), len(removed), len(in_force)],
+        )
+    )
+    if added:
+        blocks.append(
+            Table(
+                title="本期新增 additions（身份证号、账号已脱敏）",
+                columns=[
+                    Col("编号 entry", "int"),
+                    Col("类型 kind"),
+                    Col("对象 key"),
+                    Col("列入理由 reason"),
+                    Col("来源案件 source case"),
+                    Col("列入人 added by"),
+                    Col("列入时间 added at"),
+                    Col(f"截至 {snapshot.isoformat()} 状态"),
+                ],
+                rows=[
+                    [
+                        e["entry_id"],
+                        kind_label(e["kind"]),
+                        shown_key(e["kind"], e["key"]),
+                        mask_text(e["reason"]),
+                        e["source_suspect_id"] or "—",
+                        e["added_by"],
+                        _when(e["added_at"], zone),
+                        "在册 in force"
+                        if e["removed_day"] is None
+                        else f"已移出 removed {e['removed_day'].isoformat()}",
+                    ]
+                    for e in added
+                ],
+            )
+        )
+    if removed:
+        blocks.append(
+            Table(
+                title="本期移出 removals（身份证号、账号已脱敏）",
+                columns=[
+                    Col("编号 entry", "int"),
+                    Col("类型 kind"),
+                    Col("对象 key"),
+                    Col("列入理由 reason"),
+                    Col("移出理由 removal reason"),
+                    Col("移出人 removed by"),
+                    Col("移出时间 removed at"),
+                    Col("列入时间 added at"),
+                ],
+                rows=[
+                    [
+                        e["entry_id"],
+                        kind_label(e["kind"]),
+                        shown_key(e["kind"], e["key"]),
+                        mask_text(e["reason"]),
+                        mask_text(e["removal_reason"] or ""),
+                        e["removed_by"],
+                        _when(e["removed_at"], zone),
+                        _when(e["added_at"], zone),
+                    ]
+                    for e in removed
+                ],
+            )
+        )
     return blocks
