@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from pipelines.cases.reports import circulation, monthly_self_check, supervision_report, yaoqing_statistics
+from pipelines.cases.reports.adjudication import adjudication_report
 from pipelines.web import reportpages
 from tests.web.conftest import ROLES, World, csrf
 from tests.web.test_workbench import audit_rows
@@ -25,6 +26,7 @@ FORMS = {
     "annual": ({"year": "2025"}, "监督报告_2025年度"),
     "circulation": ({"as_of": "2026-01-10"}, "通报_2026-01-10"),
     "yaoqing": ({"year": "2025", "half": "2"}, "要情统计_2025H2"),
+    "adjudication": ({"month": "202512", "as_of": "2026-01-10"}, "核实认定月报_202512"),
 }
 
 
@@ -39,6 +41,8 @@ def command_files(world: World, kind: str, out) -> list:
         return supervision_report(register, db, 2025, None, out, today=TODAY, memory_limit=limit)
     if kind == "circulation":
         return circulation(register, db, dt.date(2026, 1, 10), out, memory_limit=limit)
+    if kind == "adjudication":
+        return adjudication_report(register, "202512", out, today=TODAY, as_of=dt.date(2026, 1, 10))
     return yaoqing_statistics(register, db, 2025, 2, out, today=TODAY, memory_limit=limit)
 
 
