@@ -47,8 +47,9 @@ from pipelines.app import cli
 from pipelines.cases import reports
 from pipelines.cases.printing import OFFICE
 from pipelines.cases.register import open_register
-from pipelines.cases.reports import adjudication, supervision
+from pipelines.cases.reports import adjudication
 from pipelines.cases.reports.markdown import render_markdown
+from pipelines.cases.reports.sources import read_register
 from pipelines.screen import checks
 from pipelines.synth.ids import check_digit
 from pipelines.web import reportpages
@@ -543,7 +544,7 @@ def test_the_blacklist_annex_follows_the_period_and_the_snapshot(blacklisted, tm
 
 
 def test_the_blacklist_is_read_as_the_view_holds_it(blacklisted):
-    entries = supervision.read_blacklist(blacklisted[0])
+    entries = read_register(blacklisted[0]).blacklist
     assert [e["entry_id"] for e in entries] == [1, 2, 3, 4, 5, 6]
     assert [e["removal_reason"] for e in entries if e["removed_at"]] == [
         "已全额退回 repaid",

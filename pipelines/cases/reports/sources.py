@@ -61,6 +61,7 @@ class RegisterSnapshot:
     events: list[dict[str, Any]]
     money: list[dict[str, Any]]
     voided: frozenset[int] = field(default_factory=frozenset)  # events a correction (更正) voided
+    blacklist: list[dict[str, Any]] = field(default_factory=list)  # every entry ever made, with its removal
 
 
 def _sqlite_rows(con: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
@@ -68,7 +69,8 @@ def _sqlite_rows(con: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
 
 
 def read_register(path: Path) -> RegisterSnapshot:
-    """The register's cases, events and money, one read transaction (a writer committing meanwhile is not seen)."""
+    """The register's cases, events, money and blacklist, one read transaction (a writer committing meanwhile is not
+    seen)."""
     with case_register.reader(path) as con:
         con.isolation_level = None
         con.execute("BEGIN")
@@ -77,11 +79,13 @@ def read_register(path: Path) -> RegisterSnapshot:
             events = _sqlite_rows(con, "register_events.sql")
             has_money = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'case_money'").fetchone()
             money = _sqlite_rows(con, "register_money.sql") if has_money else []
+            has_blacklist = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'blacklist'").fetchone()
+            blacklist = _sqlite_rows(con, "blacklist_changes.sql") if has_blacklist else []
         finally:
             con.execute("COMMIT")
     corrections = (json.loads(e["details"]) for e in events if e["action"] == "correct" and e["details"])
     voided = frozenset(int(d["voids"]) for d in corrections if d.get("voids") is not None)
-    return RegisterSnapshot(cases=cases, events=events, money=money, voided=voided)
+    return RegisterSnapshot(cases=cases, events=events, money=money, voided=voided, blacklist=blacklist)
 
 
 # ---- the DuckDB file -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ After the content of the five sections an annex (附件) lists the blacklist's (
 additions and removals of the period — kind, key masked, reason, source case, who, when — dated by the day each
 was made in the office's time zone, up to the snapshot day. The policy lists exactly five sections, so the annex is
 not a sixth: it follows 下一步措施 as the last blocks of section 五 (in the workbook, on its sheet). The blacklist is
-read from the register apart from the cases (`read_blacklist`): no figure of the five sections depends on it.
+read with the cases, in the register's one read transaction (`sources.read_register`, ADR 0019).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipelines.cases import register as case_register
 from pipelines.cases.blacklist import KIND_ZH, KINDS, kind_label, shown_key
 from pipelines.cases.reports.adjudication import OFFICE_ZONE, local_time
 from pipelines.cases.reports.common import (
@@ -61,7 +60,6 @@ from pipelines.cases.reports.sources import (
 from pipelines.present.labels import CASE_STATUSES, code_label, rule_name, rule_sort_key, status_label
 from pipelines.present.masking import mask_text
 from pipelines.present.money import ZERO, fmt_money, fmt_pct, ratio
-from pipelines.warehouse.sql import read_sql
 
 SUPERVISION_SECTIONS = (
     "一、基金运行基本情况",
@@ -119,7 +117,6 @@ def supervision_built(
         snapshot,
         read_register(register),
         warehouse,
-        blacklist=read_blacklist(register),
         zone=zone,
     )
     return doc, f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
@@ -133,7 +130,6 @@ def supervision_document(
     register: RegisterSnapshot,
     warehouse: WarehouseSnapshot,
     *,
-    blacklist: list[dict[str, Any]] | None = None,
     zone: ZoneInfo = OFFICE_ZONE,
 ) -> Document:
     months = (yyyymm(first), yyyymm(last))
@@ -147,7 +143,7 @@ def supervision_document(
         Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, snapshot)),
         Section(
             SUPERVISION_SECTIONS[4],
-            _problem_blocks(cases, runs) + blacklist_annex(blacklist or [], first, last, snapshot, zone),
+            _problem_blocks(cases, runs) + blacklist_annex(register.blacklist, first, last, snapshot, zone),
         ),
     ]
     return Document(
@@ -475,15 +471,6 @@ def _problem_blocks(cases: list[dict[str, Any]], runs: list[dict[str, Any]]) -> 
 
 
 # ---- 附件: the blacklist's additions and removals of the period ----------------------------------------------------
-
-
-def read_blacklist(register: Path) -> list[dict[str, Any]]:
-    """Every blacklist entry ever made, with its removal if any (`sql/reports/blacklist_changes.sql`), read-only;
-    none from a register older than the blacklist (issue 15)."""
-    with case_register.reader(register) as con:
-        if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'blacklist'").fetchone() is None:
-            return []
-        return [dict(r) for r in con.execute(read_sql("reports/blacklist_changes.sql"))]
 
 
 def _when(stamp: str | None, zone: ZoneInfo) -> str:
