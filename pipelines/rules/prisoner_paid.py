@@ -58,6 +58,18 @@ def pensions_in_custody(payments: pl.LazyFrame, spells: pl.LazyFrame) -> pl.Lazy
     )
 
 
+def spell_text() -> pl.Expr:
+    """A custody spell: '有期徒刑，2025-03-10至2025-08-01', '无期徒刑，2024-05-02收监，未释放'."""
+    start = pl.col("start_date").dt.strftime("%Y-%m-%d")
+    return pl.format(
+        "{}，{}",
+        label("sentence_type", pl.col("sentence_type")),
+        pl.when(pl.col("end_date").is_null())
+        .then(pl.format("{}收监，未释放", start))
+        .otherwise(pl.format("{}至{}", start, pl.col("end_date").dt.strftime("%Y-%m-%d"))),
+    )
+
+
 def detect(benefit_payments: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.LazyFrame:
     spells = stopping_spells(custody_records)
     pensions = benefit_payments.filter(pl.col("benefit_type") == "pension").select(*PAYMENT_FIELDS)
@@ -73,21 +85,11 @@ def detect(benefit_payments: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.
         pl.col("period").n_unique().alias("months"),
         pl.col("region_code").sort_by("period", "payment_id").last(),
     )
-    spell_text = pl.format(
-        "{}，{}",
-        label("sentence_type", pl.col("sentence_type")),
-        pl.when(pl.col("end_date").is_null())
-        .then(pl.format("{}收监，未释放", pl.col("start_date").dt.strftime("%Y-%m-%d")))
-        .otherwise(
-            pl.format(
-                "{}至{}", pl.col("start_date").dt.strftime("%Y-%m-%d"), pl.col("end_date").dt.strftime("%Y-%m-%d")
-            )
-        ),
-    )
     custody = used_spells.group_by("person_id").agg(
         pl.col("start_date").min().alias("first_start"),
         pl.len().alias("spells"),
-        spell_text.sort_by(pl.col("start_date"), pl.col("end_date"), pl.col("sentence_type"))
+        spell_text()
+        .sort_by(pl.col("start_date"), pl.col("end_date"), pl.col("sentence_type"))
         .str.join("；")
         .alias("custody"),
     )

@@ -78,17 +78,7 @@ def in_custody(probe: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.LazyFra
     # the spell that started first names it (a payment covered by two overlapping spells is held once)
     first = covered.sort("start_date", "sentence_type").group_by("payment_id").first()
     clause = pl.format(
-        "{}起服刑（{}，{}），本批次仍发放{}",
-        period_zh(pl.col("start_period")),
-        label("sentence_type", pl.col("sentence_type")),
-        pl.when(pl.col("end_date").is_null())
-        .then(pl.format("{}收监，未释放", pl.col("start_date").dt.strftime("%Y-%m-%d")))
-        .otherwise(
-            pl.format(
-                "{}至{}", pl.col("start_date").dt.strftime("%Y-%m-%d"), pl.col("end_date").dt.strftime("%Y-%m-%d")
-            )
-        ),
-        _paying(),
+        "{}起服刑（{}），本批次仍发放{}", period_zh(pl.col("start_period")), prisoner_paid.spell_text(), _paying()
     )
     return _held(first, "IN_CUSTODY", clause)
 
