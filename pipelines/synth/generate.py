@@ -23,6 +23,7 @@ from .background import (
     build_special_movements,
     build_tax,
 )
+from .batch import BATCH_DIR, BatchBuilder
 from .constants import DATASETS, NAMED_DATASETS, OUTCOME, OUTCOMES, RAW_ID, SURNAMES, TYPO_COLUMNS
 from .ids import IdSet, name_key, one_edit_away
 from .plants import RULES, PlantBook, plant_all, plant_pool_size
@@ -208,7 +209,7 @@ def reset(out: Path) -> None:
     ours = (out / TRUTH / "summary.json").is_file()
     if not ours and any((out / name).exists() for name in DATASETS):
         raise FileExistsError(f"{out} holds dataset folders not written by the generator; choose an empty folder")
-    for name in [*DATASETS, TRUTH]:
+    for name in [*DATASETS, TRUTH, BATCH_DIR]:
         if (out / name).is_dir():
             shutil.rmtree(out / name)
 
@@ -218,7 +219,9 @@ def reset(out: Path) -> None:
 PART_PERSONS = 2_000_000
 
 
-def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_persons: int = PART_PERSONS) -> dict:
+def generate(
+    persons: int, out: Path, seed: int = 0, dirty: bool = True, part_persons: int = PART_PERSONS, batch: bool = False
+) -> dict:
     """Write a synthetic inbox for ``persons`` persons under ``out`` and its truth under ``out/_truth``.
 
     Deterministic by ``seed``.  ``dirty=False`` writes plain UTF-8 CSV with English
@@ -232,6 +235,9 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
     column; a finding's subject is as its part planted it, before the tag).  Parts draw
     names from disjoint surnames (no 一人多号 across parts), and a mistyped ID's candidates
     all lie in its own part (``ids.year_typos``), so the parts' truths stay true together.
+
+    ``batch=True`` also writes a payment batch to screen, its truth and the blacklist it needs, and a few
+    facts its plants need (``batch`` module); the rest is byte for byte what it is without.
     """
     if persons < MIN_PERSONS:
         raise ValueError(f"persons must be at least {MIN_PERSONS}")
@@ -243,18 +249,23 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
         raise ValueError(f"at most 10 parts of {part_persons} persons (the ID sequence space is split among them)")
     sizes = [persons // parts + (1 if k < persons % parts else 0) for k in range(parts)]
     outputs = []
+    builder = BatchBuilder(seed, dirty) if batch else None
     for k, size in enumerate(sizes):
         if parts == 1:
-            outputs.append(_province(size, out, seed, dirty, Rng(seed)))
+            outputs.append(_province(size, out, seed, dirty, Rng(seed), batch=builder))
         else:
             span = 500 // parts
             rng = Rng(seed * 1000 + k + 1)
             outputs.append(
-                _province(size, out, seed, dirty, rng, (k * span, span), f"P{k}", f"_p{k}", k, SURNAMES[k::parts])
+                _province(
+                    size, out, seed, dirty, rng, (k * span, span), f"P{k}", f"_p{k}", k, SURNAMES[k::parts], builder
+                )
             )
     summaries = [o[0] for o in outputs]
+    added = builder.finish(out) if builder is not None else None
     for name in ("valid_rows", "bad_rows", "id_forms", "near_misses", "resolutions"):
-        pl.concat([o[1][name] for o in outputs]).write_csv(out / TRUTH / f"{name}.csv")
+        frames = [o[1][name] for o in outputs] + ([added.valid_rows] if added and name == "valid_rows" else [])
+        pl.concat(frames).write_csv(out / TRUTH / f"{name}.csv")
     findings = pl.concat([o[1]["findings"] for o in outputs])
     findings.write_csv(out / TRUTH / "findings.csv")
     rejected = write_rejected(out, Rng(seed), outputs[0][2]) if dirty else []
@@ -279,6 +290,11 @@ def generate(persons: int, out: Path, seed: int = 0, dirty: bool = True, part_pe
         "resolutions": total("resolutions"),
         "rejected_files": len(rejected),
     }
+    if added is not None:
+        for dataset, rows in added.rows.items():
+            summary["rows"][dataset] += rows
+            summary["files"][dataset] += 1
+        summary["batch"] = added.summary
     (out / TRUTH / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -296,8 +312,10 @@ def _province(
     stem_suffix: str = "",
     part: int | None = None,
     surnames: str = SURNAMES,
+    batch: BatchBuilder | None = None,
 ) -> tuple[dict, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
-    """One province (or one part of one): its files written, (summary, truth frames, samples) returned."""
+    """One province (or one part of one): its files written, (summary, truth frames, samples) returned;
+    `batch` plans its part of the payment batch and keeps the rows its truth needs."""
     people = build_persons(rng, persons, plant_pool_size(persons), *seq_range, surnames)
     employers = build_employers(rng, persons)
     operators = build_operators(rng)
@@ -305,6 +323,8 @@ def _province(
     facts = build_facts(rng, people, employers)
     book = PlantBook(rng, people, employers, operators, accounts, persons, seq_range, surnames)
     plant_all(book, persons)
+    if batch is not None:
+        batch.plan(rng, facts, book, part_tag, first=not part)
     del people
     w = InboxWriter(out, rng, dirty, stem_suffix, book.taken)
     extra = book.rows
@@ -318,6 +338,8 @@ def _province(
             samples[dataset] = full.drop(TYPO_COLUMNS, strict=False).head(200)
         if dataset == "enrollment":
             enrolled = full.select("person_id", "name").unique()
+        if batch is not None:
+            batch.observe(dataset, full)
         w.write(dataset, full)
 
     emit("enrollment", build_enrollment(facts))

@@ -17,12 +17,17 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--clean", action="store_true", help="no dirt: UTF-8 CSV, canonical values, no bad rows")
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="also a payment batch to screen, OUT/_batch/payment_batch.csv, and its truth (待发放批次)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.synth import generate
 
-    summary = generate(args.persons, args.out, seed=args.seed, dirty=not args.clean)
+    summary = generate(args.persons, args.out, seed=args.seed, dirty=not args.clean, batch=args.batch)
     console.write([f"{key}: {value}" for key, value in summary.items()])
     return 0
