@@ -86,7 +86,7 @@ format: setup
 # Regenerate the committed sample inbox (deterministic by seed).
 sample: setup
 	rm -rf data_samples
-	$(BIN)/fundwatch synth --persons $(SAMPLE_PERSONS) --seed $(SAMPLE_SEED) --out data_samples
+	$(BIN)/fundwatch synth --persons $(SAMPLE_PERSONS) --seed $(SAMPLE_SEED) --out data_samples --batch
 
 # fundwatch against the hand-written DuckDB-SQL peer at 100k, 1M and 10M persons (clean and dirty inboxes
 # generated once into bench/cache/, ~30 GB of disk at 10M); table in bench/results.md. About an hour on 2 cores.

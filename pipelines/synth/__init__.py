@@ -22,6 +22,7 @@ Layout of the package:
 * ``population`` persons (no namesakes of one birth date and gender), employers, operators, fund accounts
 * ``background`` every dataset, finding-free by construction (vectorised polars)
 * ``plants``     planted findings of the 15 rules and near-misses, mistyped IDs, with their truth
+* ``batch``      a payment batch to screen (CONTRACT section 7), its truth and blacklist (--batch)
 * ``dirt``       value forms as people type them (IDs, dates, periods, money, code labels)
 * ``writer``     splitting into files, file styles, bad rows, CSV/XLSX/Parquet writers
 * ``generate``   the orchestrator; checks every mistyped ID's candidates against the enrollment
