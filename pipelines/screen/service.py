@@ -38,6 +38,9 @@ RESULT_COLUMNS = (
     "amount",
     "bank_account",
 )
+# What a result file or a service response holds: the contract's columns and what identifies the payment; not the
+# bank account (the payment system has it; a result file need not carry it again).
+RESULT_FILE_COLUMNS = RESULT_COLUMNS[:-1]
 BLACKLIST = pl.Schema({"kind": pl.String, "key": pl.String, "reason": pl.String, "added_at": pl.String})
 
 

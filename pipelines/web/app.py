@@ -1,35 +1,57 @@
-"""The workbench's routes: login, the case queue, a case with its actions, the overview, the audit trail, staff.
+"""The workbench's routes: login, the case queue, a case with its actions, the overview, the audit trail, staff,
+the screenings with their adjudication, the blacklist, and the screening service (POST /api/screen).
 
-Every route but the login page (and the stylesheet) requires a session (`_session`); a role check is a dependency
-of the route (`_roles`), never a hidden button; a verifier asking for a case they may not see gets 404. Every POST
-carries the session's CSRF token (`_csrf`). The register is opened per request (read-only to read, `reg.writer` to
-act) and the published DuckDB file read-only per request, so a nightly run is never blocked and its swap is seen.
+Every route but the login page, the stylesheet and the screening service requires a session (`_session`); a role
+check is a dependency of the route (`_roles`), never a hidden button; a verifier asking for a case they may not see
+gets 404. Every POST of a page carries the session's CSRF token (`_csrf`). The register is opened per request
+(read-only to read, `reg.writer` to act) and the published DuckDB file read-only per request, so a nightly run is
+never blocked and its swap is seen.
 Every action, login, logout and refusal is appended to the hash-chained `web_audit` (`pipelines.web.trail`).
 The log line of a request names the method, the path (masked), the status, the time and the staff id: no query
 string, no form, no citizen ID.
+
+One route is a machine's, not a person's: POST /api/screen (`apiscreen`) is authenticated by the calling system's
+API token, never by a session, and takes no CSRF token (a page of another site cannot set the Authorization header
+it needs); its log line names the token and the counts (`token=<name> rows=1 held=0`), and `api_calls` keeps
+every call. It keeps one read-only connection per published file version (`apiscreen.PublishedFile`).
 """
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
-from pipelines.cases import casework
+from pipelines.cases import adjudication, blacklist, casework, tokens
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_text
 from pipelines.rules import BY_CODE
+from pipelines.screen import service
 from pipelines.warehouse.session import WarehouseBusy
-from pipelines.web import accounts, casepages, overviewpages, personpages, qualitypages, reportpages, trail
+from pipelines.web import (
+    accounts,
+    apiscreen,
+    blacklistpages,
+    casepages,
+    overviewpages,
+    personpages,
+    qualitypages,
+    reportpages,
+    screenpages,
+    trail,
+)
 from pipelines.web.config import WebConfig
 from pipelines.web.sessions import (
     LOGIN_COOKIE,
@@ -64,7 +86,15 @@ def create_app(config: WebConfig) -> FastAPI:
     signer = Signer(config)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     templates = Jinja2Templates(env=env)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    published = apiscreen.PublishedFile(config.db, config.memory_limit)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        published.close()
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.published = published  # the service's connection to the published file
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def remote(request: Request) -> str | None:
@@ -116,7 +146,8 @@ def create_app(config: WebConfig) -> FastAPI:
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        who = session.staff_id if session is not None else "-"
+        # the service's line names its token and counts (`token=<name> rows=1 held=0`), a page's the staff id
+        who = getattr(request.state, "api_log", None) or (session.staff_id if session is not None else "-")
         elapsed = (time.perf_counter() - started) * 1000
         LOG.info("%s %s %s %.0fms %s", request.method, mask_text(request.url.path), response.status_code, elapsed, who)
         return response
@@ -176,6 +207,7 @@ def create_app(config: WebConfig) -> FastAPI:
     CaseWorker = Annotated[Session, Depends(_roles(*WORK_ROLES))]
     Overseer = Annotated[Session, Depends(_roles("chief", "auditor"))]
     Admin = Annotated[Session, Depends(_roles("admin"))]
+    Chief = Annotated[Session, Depends(_roles("chief"))]
 
     def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
         session: Session | None = getattr(request.state, "session", None)
@@ -326,7 +358,14 @@ def create_app(config: WebConfig) -> FastAPI:
                 "latest_step": reg.latest_step(con, suspect_id) if "correct" in actions else None,
             }
         found = casepages.evidence_of(config.db, config.memory_limit, suspect_id, reveal)
+        offers, offers_unavailable = [], None
+        if member.role == "chief" and blacklistpages.confirmed(case):
+            candidates, offers_unavailable = blacklistpages.candidates(config.db, config.memory_limit, case)
+            with reg.reader(config.register) as con:
+                offers = blacklistpages.offers(con, candidates, case)
         context.update(
+            blacklist_offers=offers,
+            blacklist_unavailable=offers_unavailable,
             evidence=found.view,
             evidence_unavailable=found.unavailable,
             header_parts=casepages.header_parts,
@@ -470,6 +509,7 @@ def create_app(config: WebConfig) -> FastAPI:
                 db=config.db,
                 today=config.today(),
                 memory_limit=config.memory_limit,
+                zone=ZoneInfo(config.timezone),
             )
         except reportpages.ReportFormError as err:
             record(request, member.staff_id, "report", kind, "error", str(err), session.ref)
@@ -547,5 +587,256 @@ def create_app(config: WebConfig) -> FastAPI:
             members = staff_register.everyone(con)
             passwords = {m.staff_id: accounts.current(con, m.staff_id) for m in members}
         return page(request, "staff.html", {"members": members, "passwords": passwords})
+
+    # ---- screening (事前筛查): the list, one screening's held rows, adjudication --------------------------------
+
+    @app.get("/screenings")
+    def screenings_page(request: Request, session: CaseReader) -> Response:
+        assert session.member is not None
+        with reg.reader(config.register) as con:
+            rows = screenpages.screening_list(con, session.member, ZoneInfo(config.timezone))
+        return page(request, "screenings.html", {"screenings": rows})
+
+    def screening_view(
+        request: Request, session: Session, screening_id: int, params: dict[str, str], message=None, status=200
+    ) -> Response:
+        member = session.member
+        assert member is not None
+        reason = screenpages.wanted_reason(params.get("reason"))
+        decision = screenpages.wanted_decision(params.get("decision"))
+        try:
+            number = int(params.get("page") or 1)
+        except ValueError:
+            number = 1
+        with reg.reader(config.register) as con:
+            found = screenpages.screening_page(
+                con, member, screening_id, reason, decision, number, ZoneInfo(config.timezone)
+            )
+        if found is None:
+            raise NotFound(f"没有这次筛查 no such screening: {screening_id}")
+        context = {
+            "s": found,
+            "reason": reason or "",
+            "decision": decision or "",
+            "reasons": screenpages.reason_choices(),
+            "decisions": screenpages.decision_choices(),
+            "reason_label": screenpages.reason_label,
+            "decision_label": adjudication.decision_label,
+            "message": message,
+        }
+        return page(request, "screening.html", context, status)
+
+    def number_in_path(text: str, what: str) -> int:
+        """A screening's or an entry's number from the path; anything else is a page that does not exist."""
+        if not (text.isascii() and text.isdigit()) or len(text) > 12:
+            raise NotFound(f"没有这个{what} no such {what}: {mask_text(text)[:40]}")
+        return int(text)
+
+    @app.get("/screening/{screening}")
+    def screening_get(request: Request, screening: str, session: CaseReader) -> Response:
+        screening_id = number_in_path(screening, "筛查 screening")
+        return screening_view(request, session, screening_id, dict(request.query_params))
+
+    @app.post("/screening/{screening}/adjudicate")
+    def screening_adjudicate(request: Request, screening: str, session: CaseWorker, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        screening_id = number_in_path(screening, "筛查 screening")
+        back = {k[5:]: v for k, v in form.items() if k.startswith("back_")}
+        try:
+            line = screenpages.line_of(form)
+        except screenpages.FormError as err:
+            record(request, member.staff_id, "adjudicate", f"screening:{screening_id}", "error", str(err), session.ref)
+            return screening_view(request, session, screening_id, back, f"未能认定 not done: {err}", 400)
+        target = f"screening:{screening_id}:{line}"
+        decision, reason = (form.get("decision") or "").strip(), (form.get("reason") or "").strip()
+        try:
+            with reg.writer(config.register, create=False) as con:
+                adjudication.adjudicate(con, member.staff_id, screening_id, line, decision, reason)
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "adjudicate", target, "refused", str(err), session.ref)
+            return screening_view(request, session, screening_id, back, f"拒绝 refused: {err}", 403)
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "adjudicate", target, "error", str(err), session.ref)
+            return screening_view(request, session, screening_id, back, f"未能认定 not done: {err}", 400)
+        record(request, member.staff_id, "adjudicate", target, "ok", f"{decision}: {reason}", session.ref)
+        session.flash = f"已认定 decided: 第{line}行 line {line} → {adjudication.decision_label(decision)}"
+        return RedirectResponse(f"/screening/{screening_id}{screenpages.back_query(form)}", status_code=303)
+
+    # ---- the blacklist (黑名单) -----------------------------------------------------------------------------------
+
+    def blacklist_page(request: Request, message: str | None = None, status: int = 200, kept=None) -> Response:
+        with reg.reader(config.register) as con:
+            entries = blacklistpages.listing(con, ZoneInfo(config.timezone))
+        context = {
+            "entries": entries,
+            "kinds": blacklistpages.kind_choices(),
+            "message": message,
+            "kept": kept or {},
+            "in_force": sum(1 for e in entries if e["in_force"]),
+        }
+        return page(request, "blacklist.html", context, status)
+
+    @app.get("/blacklist")
+    def blacklist_get(request: Request, session: CaseReader) -> Response:
+        return blacklist_page(request)
+
+    def blacklist_target(con, kind: str, key: str, entry_id: int | None) -> str:
+        """Who an entry names, in the trail: a person's reference (the audit lists everything about them), else the
+        entry."""
+        if kind == "person":
+            try:
+                return trail.person_ref(con, blacklist.canonical_person_id(key))
+            except blacklist.BlacklistError:
+                pass
+        return f"blacklist:{entry_id}" if entry_id is not None else "blacklist"
+
+    @app.post("/blacklist/add")
+    def blacklist_add(request: Request, session: Chief, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        kind, key, reason = ((form.get(n) or "").strip() for n in ("kind", "key", "reason"))
+        kept = {"kind": kind, "reason": reason[:200]}  # the key is not sent back: it may be a citizen ID
+        try:
+            with reg.writer(config.register, create=False) as con:
+                entry_id = blacklist.add(con, member.staff_id, kind, key, reason)
+                target = blacklist_target(con, kind, key, entry_id)
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "blacklist_add", "blacklist", "refused", str(err), session.ref)
+            return blacklist_page(request, f"拒绝 refused: {err}", 403, kept)
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "blacklist_add", "blacklist", "error", str(err), session.ref)
+            return blacklist_page(request, f"未能列入 not added: {err}", 400, kept)
+        detail = f"entry {entry_id} {kind}: {reason}"
+        record(request, member.staff_id, "blacklist_add", target, "ok", detail, session.ref)
+        session.flash = f"已列入黑名单 added: entry {entry_id}"
+        return RedirectResponse("/blacklist", status_code=303)
+
+    @app.post("/blacklist/{entry}/remove")
+    def blacklist_remove(request: Request, entry: str, session: Chief, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        entry_id = number_in_path(entry, "黑名单记录 entry")
+        reason = (form.get("reason") or "").strip()
+        this = f"blacklist:{entry_id}"
+        try:
+            with reg.writer(config.register, create=False) as con:
+                blacklist.remove(con, member.staff_id, entry_id, reason)
+                entry = next((e for e in blacklist.entries(con) if e["entry_id"] == entry_id), None)
+                target = blacklist_target(con, str(entry["kind"]), str(entry["key"]), entry_id) if entry else None
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "blacklist_remove", this, "refused", str(err), session.ref)
+            return blacklist_page(request, f"拒绝 refused: {err}", 403)
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "blacklist_remove", this, "error", str(err), session.ref)
+            return blacklist_page(request, f"未能移出 not removed: {err}", 400)
+        record(request, member.staff_id, "blacklist_remove", target, "ok", f"entry {entry_id}: {reason}", session.ref)
+        session.flash = f"已移出黑名单 removed: entry {entry_id}（记录保留 kept on record）"
+        return RedirectResponse("/blacklist", status_code=303)
+
+    @app.post("/case/{suspect_id}/blacklist")
+    def case_blacklist(request: Request, suspect_id: str, session: Chief, form: FormDep) -> Response:
+        """A confirmed case's candidate put on the blacklist, the case as its source; the form names the candidate
+        by its index in what the case offers (`blacklistpages.candidate_at`)."""
+        member = session.member
+        assert member is not None
+        with reg.reader(config.register) as con:
+            case = casepages.visible_case(con, member, suspect_id, config.today())
+        if not case:
+            record(request, member.staff_id, "blacklist_add", suspect_id, "refused", "not visible", session.ref)
+            raise NotFound(f"没有这个案件 no such case: {mask_text(suspect_id)}")
+        reason = (form.get("reason") or "").strip()
+        try:
+            if not blacklistpages.confirmed(case):
+                raise blacklistpages.FormError("案件尚未确认违规 the case is not confirmed as a violation")
+            found, _ = blacklistpages.candidates(config.db, config.memory_limit, case)
+            chosen = blacklistpages.candidate_at(found, form)
+            with reg.writer(config.register, create=False) as con:
+                entry_id = blacklist.add(con, member.staff_id, chosen.kind, chosen.key, reason, suspect_id)
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "blacklist_add", suspect_id, "refused", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"拒绝 refused: {err}", status=403)
+        except (reg.CaseError, staff_register.StaffError, blacklistpages.FormError) as err:
+            record(request, member.staff_id, "blacklist_add", suspect_id, "error", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"未能列入 not added: {err}", status=400)
+        detail = f"entry {entry_id} {chosen.label}: {reason}"
+        record(request, member.staff_id, "blacklist_add", suspect_id, "ok", detail, session.ref)
+        session.flash = f"已列入黑名单 added to the blacklist: {chosen.label}（entry {entry_id}）"
+        return RedirectResponse(f"/case/{suspect_id}", status_code=303)
+
+    # ---- the screening service (a machine's route: an API token, no session, no CSRF) ----------------------------
+
+    def api_error(request: Request, status: int, message: str, name: str | None) -> Response:
+        """Refuse a call (401) or say why it cannot be screened (400, 413, 503): logged in `api_calls` and in the
+        log line, the JSON body naming what is wrong."""
+        outcome = "refused" if status == 401 else "error"
+        with reg.writer(config.register, create=False) as con:
+            tokens.record_call(con, token_name=name, remote=remote(request), outcome=outcome, detail=message)
+        request.state.api_log = f"token={name or tokens.NO_TOKEN} {outcome}"
+        headers = {"WWW-Authenticate": 'Bearer realm="fundwatch"'} if status == 401 else None
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    def api_screened(request: Request, name: str, body: bytes) -> Response:
+        try:
+            batch = apiscreen.batch_of(body, config.today())
+        except apiscreen.BadRequest as err:
+            return api_error(request, 400, str(err), name)
+        try:
+            with reg.reader(config.register) as con:
+                listed = service.blacklist_in_force(con)
+            with published.session() as duck:
+                screening = service.screen(batch, duck, listed, config.today())
+        except WarehouseBusy:
+            return api_error(request, 503, "数据库正被占用，请稍后重试 the database is busy: try again shortly", name)
+        except FileNotFoundError:
+            return api_error(request, 503, "没有已发布的数据库 no published database to screen against", name)
+        except duckdb.Error as err:
+            said = mask_text(" ".join(str(err).split()))[:200]
+            return api_error(request, 503, f"数据库暂不可读 the published database cannot be read: {said}", name)
+        with reg.writer(config.register, create=False) as con:
+            screening_id = service.record(
+                con,
+                screening,
+                batch_file="api",
+                by=f"token:{name}",
+                channel="api",
+                at=config.now().isoformat(timespec="seconds"),
+            )
+            rows, held = screening.results.height, screening.held
+            tokens.record_call(
+                con,
+                token_name=name,
+                remote=remote(request),
+                outcome="ok",
+                rows=rows,
+                held=held,
+                screening_id=screening_id,
+            )
+        request.state.api_log = f"token={name} rows={rows} held={held}"
+        return Response(apiscreen.result_lines(screening.results), media_type=apiscreen.MEDIA_TYPE)
+
+    @app.post("/api/screen")
+    async def api_screen(request: Request) -> Response:
+        token = apiscreen.bearer_token(request.headers.get("authorization"))
+
+        def verified() -> str | None:
+            with reg.reader(config.register) as con:
+                return tokens.verify(con, token)
+
+        name = await run_in_threadpool(verified) if token else None
+        if name is None:
+            why = "令牌无效或已吊销 unknown or revoked token" if token else "缺少令牌 no token: Authorization: Bearer …"
+            return await run_in_threadpool(api_error, request, 401, why, None)
+        declared = request.headers.get("content-length") or ""
+        if declared.isdigit() and int(declared) > apiscreen.MAX_BODY_BYTES:
+            too_big = f"请求体过大 the body is over {apiscreen.MAX_BODY_BYTES} bytes: split the batch"
+            return await run_in_threadpool(api_error, request, 413, too_big, name)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > apiscreen.MAX_BODY_BYTES:
+                too_big = f"请求体过大 the body is over {apiscreen.MAX_BODY_BYTES} bytes: split the batch"
+                return await run_in_threadpool(api_error, request, 413, too_big, name)
+        return await run_in_threadpool(api_screened, request, name, bytes(body))
 
     return app

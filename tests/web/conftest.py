@@ -5,6 +5,7 @@ clock the tests move."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 from pathlib import Path
@@ -15,13 +16,13 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from pipelines.cases import lookup
+from pipelines.cases import lookup, tokens
 from pipelines.cases import register as reg
 from pipelines.web import accounts
 from pipelines.web.app import create_app
 from pipelines.web.config import WebConfig
 from tests.cases.staffing import STAFF, staff_up
-from tests.cases.test_evidence import DEAD, build
+from tests.cases.test_evidence import DEAD, SHARED, A, build
 
 FOUND = dt.date(2025, 12, 31)
 START = dt.datetime(2026, 1, 15, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
@@ -139,6 +140,52 @@ def make_world(tmp_path: Path, published: Path) -> World:
 @pytest.fixture
 def world(tmp_path, published) -> World:
     return make_world(tmp_path, published)
+
+
+# ---- screening (issue 15): a payment batch screened through POST /api/screen, recorded in the world's register ----
+
+API_TOKEN_NAME = "paysys"
+SCREENING_PERIOD = "202601"
+
+
+def batch_payment(n: int, person: str, benefit: str = "pension", scheme: str = "170", region: str = "330100", **more):
+    """A benefit_payments record as the payment system sends it (text values); more=... overrides a field."""
+    record = {
+        "payment_id": f"API{n}",
+        "person_id": person,
+        "region_code": region,
+        "scheme": scheme,
+        "benefit_type": benefit,
+        "period": SCREENING_PERIOD,
+        "amount": "1234.56",
+        "bank_account": SHARED if person == A else f"62170000777700{n:05d}",
+    }
+    return record | more
+
+
+# line 1 passes; 2 and 3 are held DECEASED (regions 330100 and 330200); 4 is INVALID (a wrong check digit, no region)
+SCREENING_BATCH = [
+    batch_payment(1, A, amount="900.00"),
+    batch_payment(2, DEAD),
+    batch_payment(3, DEAD, "unemployment", "210", region="330200"),
+    batch_payment(4, "330102195001010010", amount="12.5"),
+]
+
+
+def api_token(world: World) -> str:
+    """A new API token of the payment system, created by the admin (each call: a new name after the first)."""
+    with reg.writer(world.register) as con:
+        taken = con.execute("SELECT count(*) FROM api_tokens").fetchone()[0]
+        return tokens.create(con, "ADM", API_TOKEN_NAME if not taken else f"{API_TOKEN_NAME}{taken}")
+
+
+def screen_batch(world: World, records: list[dict] = SCREENING_BATCH) -> int:
+    """`records` screened through POST /api/screen of the world's app (in-process); the recorded screening's id."""
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    answer = world.client().post("/api/screen", content=body, headers={"Authorization": f"Bearer {api_token(world)}"})
+    assert answer.status_code == 200, answer.text
+    with reg.reader(world.register) as con:
+        return int(con.execute("SELECT max(screening_id) FROM screenings").fetchone()[0])
 
 
 __all__ = ["DEAD", "EVIL_NAME", "PASSWORD", "ROLES", "SCRIPT", "World", "csrf"]

@@ -43,8 +43,7 @@ EXIT_HELD = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 6
 EXIT_FAILED = 3
-# What a result file holds: the contract's columns and what identifies the payment; not the bank account.
-OUTPUT_COLUMNS = service.RESULT_COLUMNS[:-1]
+OUTPUT_COLUMNS = service.RESULT_FILE_COLUMNS
 
 
 def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
