@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import os
 import platform
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -156,6 +158,13 @@ def time_api(db: Path, register: Path, batch: Path, work: Path, calls: int) -> d
 
     fundwatch = [str(PYTHON), "-c", "from pipelines.app.cli import console; console()"]
     where = ["--db", str(db), "--register", str(register)]
+    me = getpass.getuser()
+    with sqlite3.connect(register) as con:  # the scratch register's admin: this OS account (tokens are an admin's)
+        mapped = con.execute("SELECT 1 FROM staff WHERE os_user = ? AND active = 1 AND role = 'admin'", [me]).fetchone()
+    if not mapped:
+        add = [*fundwatch, "staff", *where, "add", "BSCRADM", "--name", "基准管理员", "--role", "admin"]
+        add += ["--os-user", me]
+        subprocess.run(add, capture_output=True, text=True, cwd=ROOT, check=True)
     made = subprocess.run([*fundwatch, "token", *where, "add", TOKEN_NAME], capture_output=True, text=True, cwd=ROOT)
     if made.returncode != 0:
         raise SystemExit(f"fundwatch token add failed ({made.returncode}): {made.stderr[-500:]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -298,3 +299,71 @@ def test_several_failures_in_one_row_are_one_quarantine_row_naming_the_first_col
     assert found["column"][0] == "person_id"
     reason = found["reason"][0]
     assert "person_id:" in reason and "amount:" in reason and "period:" in reason
+
+
+# ---- the one-pass verdict (`all_pass`) and pandera agree ------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+def _normalised_sample(dataset: str) -> pl.DataFrame:
+    """The sample's first file of `dataset`, read and normalised as ingest does (the dirty sample: rows that fail)."""
+    from pipelines.ingest.batch import map_headers, stringify
+    from pipelines.ingest.readers import open_file
+
+    path = sorted((SAMPLES / dataset).glob("*.csv"))[0]
+    _, batches = open_file(path)
+    frames = []
+    for raw in batches:
+        mapping = map_headers(raw.frame.columns, BY_NAME[dataset])
+        values, _ = normalise(clean_frame(stringify(raw.frame, mapping, BY_NAME[dataset])), mapping, BY_NAME[dataset])
+        frames.append(values)
+    return pl.concat(frames)
+
+
+def _pandera_passes(dataset: str, window: DateWindow, frame: pl.DataFrame) -> bool:
+    import pandera.polars as pa
+
+    from schemas.validation import dataset_schema
+
+    try:
+        dataset_schema(dataset, window).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("dataset", [d.name for d in DATASETS if (SAMPLES / d.name).is_dir()])
+def test_the_one_pass_verdict_is_pandera_s(dataset):
+    from schemas.validation import all_pass, dataset_schema
+
+    window = DateWindow(dt.date(2026, 11, 27))
+    schema = dataset_schema(dataset, window)
+    frame = _normalised_sample(dataset)
+    # every row alone (the failing ones, and as many passing), and the file as a whole
+    rows = [frame.slice(i, 1) for i in range(min(frame.height, 30))]
+    # and each column of a row made wrong as its kind can be: missing, out of its window, not a code, negative
+    base = frame.head(1)
+    for column in BY_NAME[dataset].columns:
+        dtype = frame.schema[column.name]
+        rows.append(base.with_columns(pl.lit(None, dtype=dtype).alias(column.name)))
+        bad = {
+            "date": pl.lit(dt.date(1800, 1, 1)),
+            "timestamp": pl.lit(dt.datetime(1800, 1, 1)),
+            "period": pl.lit("180001"),
+            "code": pl.lit("ZZZ"),
+            "region": pl.lit("12345"),
+            "id": pl.lit("110101180001011230"),
+            "money": pl.lit(-1).cast(dtype),
+            "integer": pl.lit(-1).cast(dtype),
+        }.get(column.kind)
+        if bad is not None:
+            rows.append(base.with_columns(bad.cast(dtype).alias(column.name)))
+    verdicts = [_pandera_passes(dataset, window, row) for row in rows]
+    assert any(verdicts) and not all(verdicts), "rows of both kinds"
+    for row, expected in zip(rows, verdicts, strict=True):
+        assert all_pass(schema, row) == expected, (dataset, row.row(0, named=True))
+    assert all_pass(schema, frame) == _pandera_passes(dataset, window, frame)
+    # a required value missing, a value out of its window: never passed by the one-pass verdict
+    required = next(c.name for c in BY_NAME[dataset].columns if c.required)
+    assert not all_pass(schema, frame.head(1).with_columns(pl.lit(None, dtype=frame.schema[required]).alias(required)))

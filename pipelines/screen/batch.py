@@ -115,6 +115,8 @@ def _screenable(batches: Iterator[RawBatch], as_of: dt.date, name: str, sha256: 
 def _invalid(quarantined: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
     """The quarantined rows as screening results: payment_id and person_id from the raw row (the ID canonical when
     it is valid, else as it arrived), one reason per line."""
+    if quarantined.height == 0:
+        return pl.DataFrame(schema=INVALID)
     header_of = {canonical: header for header, canonical in mapping.items()}
     raws = [_cells(r) for r in quarantined["raw"]]
 

@@ -85,14 +85,13 @@ def in_custody(probe: pl.LazyFrame, custody_records: pl.LazyFrame) -> pl.LazyFra
 
 def already_paid(probe: pl.LazyFrame, paid: pl.LazyFrame) -> pl.LazyFrame:
     key = list(dup_benefit.DUPLICATE_KEY)
-    earlier_paid = (
-        probe.join(paid.select(*key, pl.col("payment_id").alias("paid_id"), pl.col("amount").alias("paid")), on=key)
-        .sort("paid_id")
-        .group_by("payment_id")
-        .agg(pl.all().first(), pl.len().alias("times"))
+    earlier = paid.group_by(key).agg(
+        pl.col("payment_id").min().alias("paid_id"),
+        pl.col("amount").sort_by("payment_id").first().alias("paid"),
+        pl.len().alias("times"),
     )
     by_paid = _held(
-        earlier_paid,
+        probe.join(earlier, on=key),
         "ALREADY_PAID",
         pl.format(
             "{}{}已发放（发放流水号{}，{}元{}）",
@@ -116,7 +115,7 @@ def already_paid(probe: pl.LazyFrame, paid: pl.LazyFrame) -> pl.LazyFrame:
         ),
     )
     # a line both paid already and repeated in the batch: one clause, the paid one
-    return pl.concat([by_paid, by_batch]).group_by("line", "reason", maintain_order=True).first()
+    return pl.concat([by_paid, by_batch]).unique(subset=["line"], keep="first", maintain_order=True)
 
 
 def employed(probe: pl.LazyFrame, wages: pl.LazyFrame, enrollment: pl.LazyFrame, horizon: dt.date) -> pl.LazyFrame:
@@ -212,20 +211,27 @@ def horizon_of(batch: pl.DataFrame, as_of: dt.date) -> dt.date:
 
 
 def holds(batch: pl.DataFrame, facts: Facts, blacklist: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """(line, reason, clause) for every reason every valid line of `batch` is held for, in no order."""
+    """(line, reason, clause) for every reason every valid line of `batch` is held for, in no order.
+
+    A check with nothing to look at is not planned at all (no death notice of these persons, no custody, no
+    unemployment payment in the batch, an empty blacklist): the same answer, without the cost of planning and running
+    a query over empty frames — what makes one payment cheap enough for the service (issue 15: ≤ 100 ms).
+    """
     if batch.height == 0:
         return pl.DataFrame(schema=HELD)
     probe = _probe(batch)
     persons = batch.select("person_id").unique()
-    of = {name: facts.read(name, persons).lazy() for name in ("payments", "deaths", "custody", "wages", "enrollment")}
-    parts = [
-        deceased(probe, of["deaths"]),
-        in_custody(probe, of["custody"]),
-        already_paid(probe, of["payments"]),
-        employed(probe, of["wages"], of["enrollment"], horizon_of(batch, as_of)),
-        pensioner(probe, of["payments"]),
-        shared(probe, facts),
-        blacklisted(probe, blacklist),
-        unknown_person(probe, of["enrollment"]),
-    ]
+    payments, enrollment = facts.read("payments", persons).lazy(), facts.read("enrollment", persons).lazy()
+    parts = [already_paid(probe, payments), shared(probe, facts), unknown_person(probe, enrollment)]
+    deaths = facts.read("deaths", persons)
+    if deaths.height:
+        parts.append(deceased(probe, deaths.lazy()))
+    custody = facts.read("custody", persons)
+    if custody.height:
+        parts.append(in_custody(probe, custody.lazy()))
+    if (batch["benefit_type"] == "unemployment").any():
+        wages = facts.read("wages", persons).lazy()
+        parts += [employed(probe, wages, enrollment, horizon_of(batch, as_of)), pensioner(probe, payments)]
+    if blacklist.height:
+        parts.append(blacklisted(probe, blacklist))
     return pl.concat([p.cast(HELD) for p in parts]).collect()

@@ -128,9 +128,10 @@ def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
 class Facts:
     """Reads the lookup tables (or, without a lookup, the same rows from the datasets) for the keys asked."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, lookup: bool | None = None) -> None:
+        """`lookup`: whether the file has the lookup, if the caller knows it already (a server asks once per file)."""
         self.con = con
-        self.lookup = has_lookup(con)
+        self.lookup = has_lookup(con) if lookup is None else lookup
 
     def _relation(self, name: str) -> str:
         return f"{SCHEMA}.{name}" if self.lookup else f"({SOURCES[name].select()})"

@@ -20,7 +20,7 @@ from pipelines.cases import blacklist
 from pipelines.cases import register as reg
 from pipelines.screen import checks
 from pipelines.screen.batch import Batch
-from pipelines.screen.facts import Facts
+from pipelines.screen.facts import Facts, has_lookup
 
 PASS_EXPLANATION = "未发现暂停发放情形，准予发放。"
 # What a result row holds (the contract's six first), in the order a result file shows them.
@@ -61,6 +61,18 @@ class Screening:
         return {code: int((codes == code).sum()) for code in checks.REASONS if (codes == code).any()}
 
 
+@dataclass(frozen=True)
+class Published:
+    """What screening asks of a published file once, not per batch: the run it holds, whether it has the lookup."""
+
+    run_id: str | None
+    lookup: bool
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection) -> Published:
+        return cls(published_run(con), has_lookup(con))
+
+
 def published_run(con: duckdb.DuckDBPyConnection) -> str | None:
     """The run whose data the published file holds."""
     rows = con.execute(
@@ -81,9 +93,17 @@ def blacklist_in_force(register: sqlite3.Connection) -> pl.DataFrame:
         raise
 
 
-def screen(batch: Batch, con: duckdb.DuckDBPyConnection, blacklist: pl.DataFrame, as_of: dt.date) -> Screening:
+def screen(
+    batch: Batch,
+    con: duckdb.DuckDBPyConnection,
+    blacklist: pl.DataFrame,
+    as_of: dt.date,
+    published: Published | None = None,
+) -> Screening:
+    """Screen `batch` against the published file `con` reads (`published`: what is known of it already)."""
+    published = published or Published.of(con)
     valid = batch.valid
-    held = checks.holds(valid, Facts(con), blacklist, as_of)
+    held = checks.holds(valid, Facts(con, published.lookup), blacklist, as_of)
     order = {code: i for i, code in enumerate(checks.REASONS)}
     per_line = (
         held.with_columns(pl.col("reason").replace_strict(order, return_dtype=pl.Int32).alias("rank"))
@@ -111,7 +131,7 @@ def screen(batch: Batch, con: duckdb.DuckDBPyConnection, blacklist: pl.DataFrame
         pl.format("数据无效：{}", pl.col("reason")).alias("explanation"),
     )
     results = pl.concat([checked, invalid], how="diagonal_relaxed").select(RESULT_COLUMNS).sort("line")
-    return Screening(results, batch, as_of, published_run(con))
+    return Screening(results, batch, as_of, published.run_id)
 
 
 def _money(values: pl.Series | list[Decimal | None]) -> Decimal:

@@ -90,6 +90,7 @@ def _version(path: Path) -> tuple[int, int, int, int]:
 class _Open:
     version: tuple[int, int, int, int]
     con: duckdb.DuckDBPyConnection
+    known: service.Published  # asked of this version once: its run, whether it has the screening lookup
     users: int = 0
     replaced: bool = False
     closed: bool = field(default=False)
@@ -126,7 +127,12 @@ class PublishedFile:
                     if current.users == 0:
                         current.close()
                 self._current = None
-                current = _Open(version, open_published(self.path, memory_limit=self.memory_limit))
+                con = open_published(self.path, memory_limit=self.memory_limit)
+                try:
+                    current = _Open(version, con, service.Published.of(con))
+                except BaseException:
+                    con.close()
+                    raise
                 self._current = current
                 self.opened += 1
             current.users += 1
@@ -145,11 +151,17 @@ class PublishedFile:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.screening() as (cursor, _):
+            yield cursor
+
+    @contextlib.contextmanager
+    def screening(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, service.Published]]:
+        """A cursor as `session()` gives it, and what is known of that file version (`service.Published`)."""
         used, cursor = self._acquire()
         try:
             # a cursor starts in DuckDB's own catalog: read the attached file as a direct open would
             cursor.execute('USE "' + catalog_name(self.path).replace('"', '""') + '"')
-            yield cursor
+            yield cursor, used.known
         finally:
             cursor.close()
             self._release(used)

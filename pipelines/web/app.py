@@ -784,8 +784,8 @@ def create_app(config: WebConfig) -> FastAPI:
         try:
             with reg.reader(config.register) as con:
                 listed = service.blacklist_in_force(con)
-            with published.session() as duck:
-                screening = service.screen(batch, duck, listed, config.today())
+            with published.screening() as (duck, known):
+                screening = service.screen(batch, duck, listed, config.today(), known)
         except WarehouseBusy:
             return api_error(request, 503, "数据库正被占用，请稍后重试 the database is busy: try again shortly", name)
         except FileNotFoundError:
