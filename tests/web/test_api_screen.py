@@ -18,9 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +37,7 @@ from pipelines.warehouse.session import reader
 from pipelines.web import apiscreen
 from tests.cases.test_evidence import A
 from tests.web.conftest import PASSWORD, SCREENING_BATCH, World, api_token, batch_payment, csrf, make_world
-from tests.web.serving import free_port, wait_until_serving
+from tests.web.serving import workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -95,26 +92,9 @@ def served(tmp_path_factory, published) -> Iterator[Served]:
         token = tokens.create(con, "ADM", "paysys")
         revoked = tokens.create(con, "ADM", "oldsys")
         tokens.revoke(con, "ADM", "oldsys", "系统下线 retired")
-    port, log = free_port(), folder / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines", "web", "--db", str(world.db), "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "FUNDWATCH_DUCKDB_MEMORY_LIMIT": "256MB"},
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_serving(server, base, log.read_text)
-            yield Served(world, base, log, token, revoked)
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    log = folder / "server.log"
+    with workbench(world.db, log) as base:
+        yield Served(world, base, log, token, revoked)
 
 
 @pytest.mark.slow

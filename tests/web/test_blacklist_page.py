@@ -9,11 +9,7 @@ world; the add-from-a-case walk in Chromium on a real server.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +20,7 @@ from pipelines.web import trail
 from tests.cases.test_evidence import ACCOUNT_OF
 from tests.web.browser import chromium
 from tests.web.conftest import DEAD, PASSWORD, World, batch_payment, csrf, screen_batch
-from tests.web.serving import free_port, wait_until_serving
+from tests.web.serving import workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -201,42 +197,25 @@ def test_a_blacklisted_person_is_held_by_the_service(world: World):
 def test_a_chief_lists_a_confirmed_cases_person_in_chromium(tmp_path, world: World):
     sid = world.sid("DECEASED_PAID")
     confirm(world, sid)
-    port, log = free_port(), tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines", "web", "--db", str(world.db), "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "FUNDWATCH_DUCKDB_MEMORY_LIMIT": "256MB"},
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_serving(server, base, log.read_text)
-            with chromium(base, tmp_path / "shots", tmp_path / "downloads", tmp_path / "chromedriver.log") as b:
-                b.go("/login")
-                b.submit("form.login", {"staff_id": "chief", "password": PASSWORD})
-                b.go(f"/case/{sid}")
-                offers = b.find_all("section.blacklist-offers form.offer")
-                assert len(offers) == 2 and MASKED_DEAD in offers[0].text
-                b.shot("case-offers")
-                b.submit("section.blacklist-offers form.offer", {"reason": "死亡后冒领 paid after death"})
-                assert b.path == f"/case/{sid}" and "已列入黑名单" in b.text("p.flash")
-                b.follow("黑名单 blacklist")
-                rows = b.find_all("table.blacklist tbody tr")
-                assert len(rows) == 1 and MASKED_DEAD in rows[0].text and sid in rows[0].text
-                b.submit("form.blacklist-add", {"kind": "account", "key": DEAD_ACCOUNT, "reason": "冒领账户"})
-                b.submit("form.remove", {"reason": "账户已销户 closed"})
-                assert "已移出" in b.text("table.blacklist") and not FULL_ID.search(b.text())
-                b.shot("blacklist")
-                assert not b.foreign_requests()
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    log = tmp_path / "server.log"
+    with workbench(world.db, log) as base:
+        with chromium(base, tmp_path / "shots", tmp_path / "downloads", tmp_path / "chromedriver.log") as b:
+            b.go("/login")
+            b.submit("form.login", {"staff_id": "chief", "password": PASSWORD})
+            b.go(f"/case/{sid}")
+            offers = b.find_all("section.blacklist-offers form.offer")
+            assert len(offers) == 2 and MASKED_DEAD in offers[0].text
+            b.shot("case-offers")
+            b.submit("section.blacklist-offers form.offer", {"reason": "死亡后冒领 paid after death"})
+            assert b.path == f"/case/{sid}" and "已列入黑名单" in b.text("p.flash")
+            b.follow("黑名单 blacklist")
+            rows = b.find_all("table.blacklist tbody tr")
+            assert len(rows) == 1 and MASKED_DEAD in rows[0].text and sid in rows[0].text
+            b.submit("form.blacklist-add", {"kind": "account", "key": DEAD_ACCOUNT, "reason": "冒领账户"})
+            b.submit("form.remove", {"reason": "账户已销户 closed"})
+            assert "已移出" in b.text("table.blacklist") and not FULL_ID.search(b.text())
+            b.shot("blacklist")
+            assert not b.foreign_requests()
     assert [(e["kind"], e["in_force"], e["source_suspect_id"]) for e in entries(world)] == [
         ("person", True, sid),
         ("account", False, None),

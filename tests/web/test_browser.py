@@ -14,12 +14,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
@@ -33,7 +30,7 @@ from pipelines.present.money import fmt_money
 from pipelines.web import trail
 from tests.sample_run import SAMPLES, sample_database
 from tests.web.browser import Browser, chromium
-from tests.web.serving import free_port, wait_until_serving
+from tests.web.serving import SERVER_ENV, workbench
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 CENT = Decimal("0.01")
 PASSWORDS = {"C1": "chief's horse 2026", "V1": "verifier staple 42"}
-SERVER_ENV = {"FUNDWATCH_DUCKDB_MEMORY_LIMIT": "256MB"}
 
 
 # ---- the office's side: a copy of the published sample, staff from the command line, the server ----------------
@@ -73,31 +69,6 @@ def open_deceased_paid_case(register: Path) -> tuple[str, str, Decimal]:
         ).fetchone()
     assert row is not None, "the sample run opened no DECEASED_PAID case"
     return row[0], row[1], Decimal(row[2])
-
-
-@contextmanager
-def workbench(db: Path, log: Path) -> Iterator[str]:
-    """`fundwatch web` on a free loopback port until the block ends (Ctrl-C, as a person stops it); its log."""
-    port = free_port()
-    with log.open("w") as err:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines", "web", "--db", str(db), "--port", str(port)],
-            cwd=ROOT,
-            stdout=err,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **SERVER_ENV},
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_serving(server, base, log.read_text)
-            yield base
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
 
 
 # ---- what the pages say ----------------------------------------------------------------------------------------

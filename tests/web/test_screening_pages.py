@@ -7,11 +7,7 @@ then the whole walk in Chromium on a real server (tests/web/browser.py), with sc
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +15,7 @@ import pytest
 from pipelines.cases import register as reg
 from tests.web.browser import Browser, chromium
 from tests.web.conftest import DEAD, PASSWORD, World, csrf, screen_batch
-from tests.web.serving import free_port, wait_until_serving
+from tests.web.serving import workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -202,28 +198,11 @@ def test_the_filters_are_kept_after_a_decision(screened):
 @pytest.mark.slow
 def test_a_chief_and_a_verifier_work_a_screening_in_chromium(tmp_path, world: World):
     sid = screen_batch(world)
-    port, log = free_port(), tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines", "web", "--db", str(world.db), "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "FUNDWATCH_DUCKDB_MEMORY_LIMIT": "256MB"},
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_serving(server, base, log.read_text)
-            with chromium(base, tmp_path / "shots", tmp_path / "downloads", tmp_path / "chromedriver.log") as b:
-                walk(b, sid)
-                assert not b.foreign_requests()
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    log = tmp_path / "server.log"
+    with workbench(world.db, log) as base:
+        with chromium(base, tmp_path / "shots", tmp_path / "downloads", tmp_path / "chromedriver.log") as b:
+            walk(b, sid)
+            assert not b.foreign_requests()
     assert decisions(world, sid) == {2: ("proper", "V01"), 3: ("pending", None), 4: ("improper", "chief")}
     said = log.read_text()
     assert f"GET /screening/{sid} 200" in said and f"POST /screening/{sid}/adjudicate 303" in said
