@@ -159,9 +159,7 @@ def pensioner(probe: pl.LazyFrame, paid: pl.LazyFrame) -> pl.LazyFrame:
     return _held(flagged, "PENSIONER", clause)
 
 
-def shared(probe: pl.LazyFrame, facts: Facts) -> pl.LazyFrame:
-    keys = probe.select("bank_account", "period").unique().collect()
-    paid = facts.read("account_payments", keys).lazy()
+def shared(probe: pl.LazyFrame, paid: pl.LazyFrame) -> pl.LazyFrame:
     together = pl.concat(
         [paid.select("bank_account", "period", "person_id"), probe.select(paid.collect_schema().names())]
     )
@@ -221,17 +219,24 @@ def holds(batch: pl.DataFrame, facts: Facts, blacklist: pl.DataFrame, as_of: dt.
         return pl.DataFrame(schema=HELD)
     probe = _probe(batch)
     persons = batch.select("person_id").unique()
-    payments, enrollment = facts.read("payments", persons).lazy(), facts.read("enrollment", persons).lazy()
-    parts = [already_paid(probe, payments), shared(probe, facts), unknown_person(probe, enrollment)]
-    deaths = facts.read("deaths", persons)
-    if deaths.height:
-        parts.append(deceased(probe, deaths.lazy()))
-    custody = facts.read("custody", persons)
-    if custody.height:
-        parts.append(in_custody(probe, custody.lazy()))
-    if (batch["benefit_type"] == "unemployment").any():
-        wages = facts.read("wages", persons).lazy()
-        parts += [employed(probe, wages, enrollment, horizon_of(batch, as_of)), pensioner(probe, payments)]
+    unemployment = bool((batch["benefit_type"] == "unemployment").any())
+    asked = {name: persons for name in ("payments", "enrollment", "deaths", "custody")}
+    asked["account_payments"] = batch.select("bank_account", "period").unique()
+    if unemployment:
+        asked["wages"] = persons
+    of = facts.read_all(asked)
+    payments, enrollment = of["payments"].lazy(), of["enrollment"].lazy()
+    parts = [
+        already_paid(probe, payments),
+        shared(probe, of["account_payments"].lazy()),
+        unknown_person(probe, enrollment),
+    ]
+    if of["deaths"].height:
+        parts.append(deceased(probe, of["deaths"].lazy()))
+    if of["custody"].height:
+        parts.append(in_custody(probe, of["custody"].lazy()))
+    if unemployment:
+        parts += [employed(probe, of["wages"].lazy(), enrollment, horizon_of(batch, as_of)), pensioner(probe, payments)]
     if blacklist.height:
         parts.append(blacklisted(probe, blacklist))
     return pl.concat([p.cast(HELD) for p in parts]).collect()
