@@ -44,6 +44,7 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 6
 EXIT_FAILED = 3
 OUTPUT_COLUMNS = service.RESULT_FILE_COLUMNS
+HOLDS_SHOWN = 500  # `screen holds` lists the latest held rows, up to this many
 
 
 def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
@@ -159,12 +160,9 @@ def _summary(screening: service.Screening, screening_id: int, out: Path | None) 
 
 
 def _list(con) -> int:
-    rows = con.execute(
-        "SELECT screening_id, screened_at, screened_by, channel, batch_file, rows, held, held_amount,"
-        " (SELECT count(*) FROM screening_hold_status h WHERE h.screening_id = s.screening_id"
-        "  AND h.decision = 'pending') AS pending"
-        " FROM screenings AS s ORDER BY screening_id DESC LIMIT 50"
-    ).fetchall()
+    listed = adjudication.screenings(con)
+    fields = ("screening_id", "screened_at", "screened_by", "channel", "batch_file", "rows", "held", "held_amount")
+    rows = [(*(r[f] for f in fields), r["pending"]) for r in listed.iter_rows(named=True)]
     columns = [
         Column("筛查编号\nscreening", numeric=True),
         Column("时间\nat"),
@@ -176,43 +174,30 @@ def _list(con) -> int:
         Column("暂停金额\nheld amount", numeric=True),
         Column("待认定\npending", numeric=True),
     ]
-    console.write([console.table(columns, [tuple(r) for r in rows], title="事前筛查记录 screenings")])
+    console.write([console.table(columns, rows, title="事前筛查记录 screenings")])
     return 0
 
 
 def _holds(con, args: argparse.Namespace) -> int:
-    where, params = ["1 = 1"], []
-    if args.screening is not None:
-        where.append("screening_id = ?")
-        params.append(args.screening)
-    if args.reason is not None:
-        where.append("(';' || reasons || ';') LIKE ?")
-        params.append(f"%;{args.reason};%")
-    if args.decision is not None:
-        where.append("decision = ?")
-        params.append(args.decision)
-    rows = con.execute(
-        "SELECT screening_id, line, payment_id, person_id, region_code, period, benefit_type, amount, bank_account,"
-        f" reasons, decision, explanation FROM screening_hold_status WHERE {' AND '.join(where)}"
-        " ORDER BY screening_id DESC, line LIMIT 500",
-        params,
-    ).fetchall()
+    held = adjudication.holds(
+        con, screening_id=args.screening, reason=args.reason, decision=args.decision, limit=HOLDS_SHOWN
+    )
     shown = [
         (
-            r[0],
-            r[1],
-            r[2],
-            mask_id(r[3]) if r[3] else None,
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            mask_account(r[8]) if r[8] else None,
-            r[9],
-            r[10],
-            mask_text(r[11]),
+            r["screening_id"],
+            r["line"],
+            r["payment_id"],
+            mask_id(r["person_id"]) if r["person_id"] else None,
+            r["region_code"],
+            r["period"],
+            r["benefit_type"],
+            r["amount"],
+            mask_account(r["bank_account"]) if r["bank_account"] else None,
+            r["reasons"],
+            r["decision"],
+            mask_text(r["explanation"]),
         )
-        for r in rows
+        for r in held.iter_rows(named=True)
     ]
     columns = [
         Column("筛查\nscreening", numeric=True),
