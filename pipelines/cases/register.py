@@ -136,7 +136,14 @@ def writer(path: Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
 
 @contextlib.contextmanager
 def write_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One serialised write: BEGIN IMMEDIATE takes the write lock before anything is read."""
+    """One serialised write: BEGIN IMMEDIATE takes the write lock before anything is read.
+
+    Inside a transaction already, the block joins it: the outer block commits, or rolls back everything when any
+    part raises (two records that belong together, e.g. a screening and the service call that made it, are one
+    transaction and one sync to disk)."""
+    if con.in_transaction:
+        yield con
+        return
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con

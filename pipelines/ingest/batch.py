@@ -163,6 +163,8 @@ def normalise(cleaned: pl.DataFrame, mapping: dict[str, str], spec: Dataset) -> 
         [cleaned[c.name].is_not_null() & values[c.name].is_null() for c in present] or [pl.lit(False)]
     )
     suspects = cleaned.with_row_index("index").filter(failed_to_parse)
+    if suspects.height == 0:  # the common case, and a batch of one payment: no reason to plan
+        return values, pl.DataFrame(schema={"index": pl.Int64, **{c.name: pl.String for c in present}})
     reasons = suspects.select(
         pl.col("index").cast(pl.Int64),
         *[normaliser_for(c)(pl.col(c.name))[1].cast(pl.String).alias(c.name) for c in present],
@@ -176,6 +178,8 @@ def row_problems(reasons: pl.DataFrame, checks: pl.DataFrame, spec: Dataset) -> 
     A parse reason ("unparseable date: '2024-13-45'") is more telling than the
     check it then fails ("missing required value"), so it wins for that cell.
     """
+    if reasons.height == 0 and checks.height == 0:  # a batch of valid rows: nothing to plan
+        return pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "reason": pl.String, "columns": pl.UInt32})
     order = {c.name: i for i, c in enumerate(spec.columns)}
     parsed = (
         reasons.unpivot(index="index", variable_name="column", value_name="reason")

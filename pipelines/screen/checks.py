@@ -29,6 +29,7 @@ from pipelines.rules import (
     unemp_with_pension,
 )
 from pipelines.rules.common import label, period_zh, yuan
+from pipelines.screen import facts as facts_module
 from pipelines.screen.facts import Facts
 
 # The contract's order of the reasons (section 7), and their Chinese: one statement, in pipelines.present.labels.
@@ -218,10 +219,10 @@ def holds(batch: pl.DataFrame, facts: Facts, blacklist: pl.DataFrame, as_of: dt.
     if batch.height == 0:
         return pl.DataFrame(schema=HELD)
     probe = _probe(batch)
-    persons = batch.select("person_id").unique()
-    unemployment = bool((batch["benefit_type"] == "unemployment").any())
+    persons = batch.select("person_id")  # `Facts` asks each key once
+    unemployment = "unemployment" in batch.get_column("benefit_type").to_list()
     asked = {name: persons for name in ("payments", "enrollment", "deaths", "custody")}
-    asked["account_payments"] = batch.select("bank_account", "period").unique()
+    asked["account_payments"] = batch.select("bank_account", "period")
     if unemployment:
         asked["wages"] = persons
     of = facts.read_all(asked)
@@ -239,4 +240,7 @@ def holds(batch: pl.DataFrame, facts: Facts, blacklist: pl.DataFrame, as_of: dt.
         parts += [employed(probe, of["wages"].lazy(), enrollment, horizon_of(batch, as_of)), pensioner(probe, payments)]
     if blacklist.height:
         parts.append(blacklisted(probe, blacklist))
-    return pl.concat([p.cast(HELD) for p in parts]).collect()
+    # A few lines: Polars' optimiser costs more than it saves on frames of a few rows (the same answer either way).
+    small = batch.height <= facts_module.LITERAL_KEYS
+    flags = pl.QueryOptFlags.none() if small else pl.QueryOptFlags()
+    return pl.concat([p.cast(HELD) for p in parts]).collect(optimizations=flags)

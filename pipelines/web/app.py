@@ -793,7 +793,7 @@ def create_app(config: WebConfig) -> FastAPI:
         except duckdb.Error as err:
             said = mask_text(" ".join(str(err).split()))[:200]
             return api_error(request, 503, f"数据库暂不可读 the published database cannot be read: {said}", name)
-        with reg.writer(config.register, create=False) as con:
+        with reg.writer(config.register, create=False) as con, reg.write_transaction(con):  # one commit
             screening_id = service.record(
                 con,
                 screening,

@@ -5,6 +5,7 @@ run publishes, and against a file without it (the datasets read directly) — th
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import polars as pl
@@ -269,3 +270,93 @@ def pay_sql(who: str) -> str:
         " 'pension' AS benefit_type, '202601' AS period, 10.00 AS amount, '6217' AS bank_account,"
         " 'benefit_payments/a.csv' AS source_file, 2 AS source_line, 'r2' AS run_id"
     )
+
+
+def _every_table(tmp_path, lookup: bool):
+    return publish(
+        tmp_path / "w.duckdb",
+        {
+            "enrollment": ENROLLED,
+            "death_records": [death(A, D(2025, 3, 15))],
+            "custody_records": [custody(B, "detention", D(2024, 11, 1))],
+            "benefit_payments": [pay(90, A, "202601", "1000.00"), pay(91, B, "202601", account="6217SHARED")],
+            "payroll_withholding": [wage(A, "202601", "5000.00")],
+        },
+        lookup=lookup,
+    )
+
+
+def test_one_statement_for_a_few_keys_reads_what_each_table_reads(tmp_path, lookup):
+    """`read_all` of one payment's keys (one statement, rows as lists) gives each table's frame exactly as `read`
+    gives it (DuckDB's own conversion): the same types, the same rows."""
+    from pipelines.screen import facts
+
+    path = _every_table(tmp_path, lookup)
+    persons = pl.DataFrame({"person_id": [A, B, C, None]})
+    asked = {name: persons for name in ("payments", "enrollment", "deaths", "custody", "wages")}
+    asked["account_payments"] = pl.DataFrame({"bank_account": ["6217SHARED", "NONE"], "period": ["202601"] * 2})
+    with open_world(path) as con:
+        source = facts.Facts(con)
+        assert source.lookup is lookup
+        together = source.read_all(asked)
+        for name, keys in asked.items():
+            alone = source.read(name, keys)
+            assert together[name].schema == alone.schema, name
+            assert together[name].sort(alone.columns).equals(alone.sort(alone.columns)), name
+        assert together["deaths"].height == 1 and together["custody"].height == 1
+        assert together["account_payments"]["person_id"].to_list() == [B]
+        assert together["wages"].height == 1 and together["payments"].height == 2
+
+
+def test_the_lookup_reads_one_row_group_for_one_account(tmp_path):
+    """The lookup is sorted by its key reversed (`_probe`): DuckDB keeps 8 bytes of a string's min/max, and
+    300,000 accounts sharing their first 8 characters would otherwise be read whole for each one asked."""
+    from pipelines.screen import facts
+    from pipelines.warehouse.session import connect
+
+    path = publish(tmp_path / "w.duckdb", {"enrollment": ENROLLED}, lookup=False)
+    con = connect(path)
+    try:
+        con.execute(
+            "INSERT INTO benefit_payments BY NAME SELECT 'P' || i AS payment_id, ? AS person_id,"
+            " '330100' AS region_code, '110' AS scheme, 'pension' AS benefit_type, '202601' AS period,"
+            " 10.00 AS amount, '62170000' || lpad(i::VARCHAR, 10, '0') AS bank_account,"
+            " 'benefit_payments/a.csv' AS source_file, i AS source_line, 'r1' AS run_id FROM range(300000) AS r(i)",
+            [A],
+        )
+        facts.build(con)
+    finally:
+        con.close()
+    with open_world(path) as con:
+        assert facts.has_lookup(con)
+        con.execute("PRAGMA enable_profiling = 'json'")
+        con.execute("PRAGMA profiling_output = ?", [str(tmp_path / "plan.json")])
+        sql, params = facts.Facts(con, True)._literal("account_payments", [("621700000000123456", "202601")])
+        assert con.execute(sql, params).fetchall() == [("621700000000123456", "202601", A)]
+    scans = list(_scans(json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))))
+    assert [(s["row_groups_scanned"], s["total_row_groups_to_scan"]) for s in scans] == [(1, 3)]
+
+
+def _scans(node: dict):
+    """The table scans of a DuckDB JSON profile."""
+    for child in node.get("operator", []) + node.get("children", []):
+        if child.get("type") == "TABLE_SCAN":
+            yield child
+        yield from _scans(child)
+
+
+def test_a_lookup_without_its_probe_is_not_read(tmp_path):
+    """A file published before `_probe` (an older fundwatch) is read from its datasets, not wrongly."""
+    from pipelines.screen import facts
+    from pipelines.warehouse.session import connect
+
+    path = _every_table(tmp_path, True)
+    con = connect(path)
+    try:
+        con.execute(f"ALTER TABLE {facts.SCHEMA}.payments DROP COLUMN {facts.PROBE}")
+    finally:
+        con.close()
+    with open_world(path) as con:
+        assert not facts.has_lookup(con)
+        result = service.screen(batch_of([pay(1, A, "202601", "1000.00")]), con, NO_BLACKLIST, AS_OF).results
+    assert result["reasons"].to_list() == ["DECEASED;ALREADY_PAID"]
