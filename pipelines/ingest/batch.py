@@ -227,6 +227,18 @@ def _sanitised(reason: pl.Expr) -> pl.Expr:
     return pl.when(one_line.str.len_chars() > REASON_CELL_CHARS).then(cut).otherwise(one_line)
 
 
+# The columns of a quarantine row (the table `quarantine` holds them, with the time).
+QUARANTINE_COLUMNS = {
+    "run_id": pl.String,
+    "dataset": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "column": pl.String,
+    "reason": pl.String,
+    "raw": pl.String,
+}
+
+
 @dataclass
 class BatchOutcome:
     """The rows of a batch: valid, quarantined, and quarantined but awaiting the lookup of their mistyped ID.
@@ -261,7 +273,9 @@ def process_batch(
         bad = pl.int_range(values.height, eager=True).is_in(problems["index"].implode())
 
     quarantined = (
-        text.with_row_index("index")
+        pl.DataFrame(schema={"index": pl.Int64, **QUARANTINE_COLUMNS})
+        if problems.height == 0  # every row valid (the common case; a service call of one payment): nothing to join
+        else text.with_row_index("index")
         .with_columns(pl.col("index").cast(pl.Int64), lines.alias("line"))
         .join(problems, on="index", how="inner")
         .select(
@@ -294,6 +308,7 @@ def process_batch(
         )
         quarantined = quarantined.filter(~pl.col("index").is_in(mistyped_index.implode()))
     quarantined = quarantined.drop("index")
+    assert dict(quarantined.schema) == QUARANTINE_COLUMNS, quarantined.schema
     malformed = pl.DataFrame(
         {
             "run_id": [run_id] * len(batch.malformed),

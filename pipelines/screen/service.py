@@ -106,7 +106,9 @@ def screen(
     held = checks.holds(valid, Facts(con, published.lookup), blacklist, as_of)
     order = {code: i for i, code in enumerate(checks.REASONS)}
     per_line = (
-        held.with_columns(pl.col("reason").replace_strict(order, return_dtype=pl.Int32).alias("rank"))
+        pl.DataFrame(schema={"line": pl.Int64, "reasons": pl.String, "explanation": pl.String})
+        if held.height == 0  # every valid line passes (most payments): nothing to group
+        else held.with_columns(pl.col("reason").replace_strict(order, return_dtype=pl.Int32).alias("rank"))
         .sort("line", "rank")
         .group_by("line", maintain_order=True)
         .agg(

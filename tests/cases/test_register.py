@@ -224,3 +224,28 @@ def test_recovery_of_a_recurrence_adds_to_the_earlier_one(con):
         reg.rectify(con, "A", by="V01", on=ON, recovered=Decimal(recovered))
     case = reg.get_case(con, "A")
     assert (case["recurrences"], case["recovered_amount"]) == (1, "15.00")
+
+
+def test_a_register_is_brought_up_to_date_once_per_schema(tmp_path, monkeypatch):
+    """`open_register` runs the DDL once per file and schema version in a process: again when the schema changed
+    since (here a table dropped behind its back), never when nothing did."""
+    import sqlite3
+
+    path = tmp_path / "cases.sqlite"
+    reg.open_register(path).close()
+    ran: list[bool] = []
+    real = reg.audit.columns_missing
+
+    def counted(con):  # the first step of bringing a register up to date
+        ran.append(True)
+        return real(con)
+
+    monkeypatch.setattr(reg.audit, "columns_missing", counted)
+    with reg.writer(path, create=False):
+        pass
+    assert ran == []  # up to date: no DDL
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TABLE api_calls")
+    with reg.writer(path, create=False) as con:
+        assert con.execute("SELECT count(*) FROM api_calls").fetchone()[0] == 0  # made again
+    assert ran
