@@ -55,7 +55,8 @@ web: setup
 SYSTEM_PACKAGES := libreoffice-calc fonts-noto-cjk poppler-utils chromium chromium-driver
 system-deps:
 	@missing=""; \
-	command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc"; \
+	command -v localc >/dev/null 2>&1 || missing="$$missing libreoffice-calc"; \
+	command -v lowriter >/dev/null 2>&1 || missing="$$missing libreoffice-writer"; \
 	[ -n "$$(fc-list :lang=zh family 2>/dev/null)" ] || missing="$$missing fonts-noto-cjk"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -66,7 +67,7 @@ system-deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else \
 		echo "missing system packages:$$missing — as root: apt-get install -y --no-install-recommends$$missing" \
-			"(tests/cases/test_print.py and tests/web/test_browser.py fail without them)" >&2; \
+			"(the print, DOCX and browser tests fail without them)" >&2; \
 	fi
 
 # Every test (what CI runs).

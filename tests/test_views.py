@@ -30,6 +30,8 @@ VIEWS = [
     "v_missing_deliveries",
     "v_resolved_ids",
     "v_blacklist",
+    "v_indicators",
+    "v_early_warnings",
 ]
 
 P1, P2, P3 = "330102195001010011", "330102195002020022", "330102195003030033"

@@ -18,11 +18,26 @@ import argparse
 import os
 import sys
 
-from pipelines.app.commands import blacklist, case, report, run, runs, screen, serve, staff, synth, token, web, withdraw
+from pipelines.app.commands import (
+    audit,
+    blacklist,
+    case,
+    inspection,
+    report,
+    run,
+    runs,
+    screen,
+    serve,
+    staff,
+    synth,
+    token,
+    web,
+    withdraw,
+)
 from pipelines.app.console import error
 from pipelines.app.settings import Settings, SettingsError
 
-COMMANDS = (run, case, staff, report, runs, screen, blacklist, token, serve, synth, withdraw, web)
+COMMANDS = (run, case, staff, report, runs, screen, blacklist, token, serve, synth, withdraw, web, audit, inspection)
 EXIT_USAGE = 2
 
 

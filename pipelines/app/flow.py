@@ -32,7 +32,7 @@ from prefect import flow, get_run_logger, task
 
 from pipelines.app import progress
 from pipelines.app.settings import Settings
-from pipelines.cases import lookup
+from pipelines.cases import indicators, lookup
 from pipelines.cases import nightly as cases
 from pipelines.detect import findings as found
 from pipelines.detect.engine import run_rule
@@ -242,6 +242,13 @@ def nightly_run(settings: Settings, as_of: dt.date, run_id: str) -> RunOutcome:
                 "筛查索引 screening lookup: %d rows, rebuilt %s",
                 sum(screening.rows.values()),
                 ", ".join(screening.rebuilt) or "none (inputs unchanged)",
+            )
+            # 统计分析、监测预警: the run's indicators per region and the early warnings they raise (kept as history)
+            measured = indicators.build(
+                con, run_id, as_of, indicators.load_thresholds(settings.thresholds), settings.now()
+            )
+            get_run_logger().info(
+                "监测指标 indicators: %d values, %d early warnings", len(measured.values), len(measured.warnings)
             )
             phases.end()
             runs.finish_run(con, run_id, status, phases.seconds, key, skipped, finished_at=settings.now())

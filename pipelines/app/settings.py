@@ -18,6 +18,8 @@ Environment variables (all optional):
 * ``FUNDWATCH_FILE_MODE``  permissions of every file fundwatch creates (they hold citizens' IDs): 0600
   (default, the owner only) or 0640 (the owner's group may read: give the folder that group and the setgid
   bit, `chgrp staff var && chmod 2750 var`, so that new files take it)
+* ``FUNDWATCH_THRESHOLDS``  the early-warning thresholds (监测预警阈值) YAML, default the bundled
+  ``schemas/warning_thresholds.yaml``; checked when the settings are read (a malformed file: usage error)
 * ``FUNDWATCH_CRASH_AT``  fault injection for the crash-safety tests only: die at this point of a run
 * ``PREFECT_API_URL``  the Prefect server a schedule is served against (`fundwatch serve --no-server`)
 """
@@ -32,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines.cases.indicators import ThresholdsError, load_thresholds
 from pipelines.cases.register import register_path_for
 from pipelines.rules.large_payment_unapproved import DEFAULT_THRESHOLD
 from pipelines.warehouse.session import DEFAULT_MEMORY_LIMIT
@@ -51,6 +54,7 @@ FILE_MODES = ("0600", "0640")
 YEARS_BACK = "FUNDWATCH_PLAUSIBLE_YEARS_BACK"
 YEARS_AHEAD = "FUNDWATCH_PLAUSIBLE_YEARS_AHEAD"
 PREFECT_API_URL = "PREFECT_API_URL"
+THRESHOLDS = "FUNDWATCH_THRESHOLDS"
 
 
 class SettingsError(ValueError):
@@ -69,6 +73,7 @@ class Settings:
     file_mode: str = "0600"
     crash_at: str | None = None  # never set in production
     prefect_api_url: str | None = None
+    thresholds: Path | None = None  # None: the bundled schemas/warning_thresholds.yaml
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -84,6 +89,7 @@ class Settings:
             file_mode=_file_mode(env.get(FILE_MODE)),
             crash_at=env.get(CRASH_AT) or None,
             prefect_api_url=env.get(PREFECT_API_URL) or None,
+            thresholds=_thresholds(env.get(THRESHOLDS)),
         )
         settings.zone()  # an unknown time zone fails here, naming the variable
         return settings
@@ -136,6 +142,8 @@ class Settings:
         }
         if self.prefect_api_url:
             env[PREFECT_API_URL] = self.prefect_api_url
+        if self.thresholds is not None:
+            env[THRESHOLDS] = str(self.thresholds.resolve())
         return env
 
     def export(self) -> None:
@@ -147,6 +155,17 @@ class Settings:
 def child_environment(**overrides: str) -> dict[str, str]:
     """This process's environment with some variables set: for a child process (a Prefect server)."""
     return {**os.environ, **overrides}
+
+
+def _thresholds(text: str | None) -> Path | None:
+    """The thresholds file named, validated now: a malformed one is a usage error naming its key and line."""
+    if not text:
+        return None
+    try:
+        load_thresholds(Path(text))
+    except ThresholdsError as err:
+        raise SettingsError(f"{THRESHOLDS}: {err}") from err
+    return Path(text)
 
 
 def _file_mode(text: str | None) -> str:

@@ -20,6 +20,7 @@ from rich.console import RenderableType
 from pipelines.app.console import Column, table
 from pipelines.app.flow import RunOutcome, nightly_run
 from pipelines.app.settings import Settings
+from pipelines.cases.indicators import warning_lines
 from pipelines.ingest.registry import overlapping_files
 from pipelines.present.labels import FILE_STATUSES, RUN_STATUSES, rule_label, status_label, status_meaning
 from pipelines.present.masking import mask_ids_in_text
@@ -76,7 +77,12 @@ def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) 
             _record_failure(settings, run_id, as_of, started_at, err)
             raise
         with reader(settings.db, memory_limit=settings.duckdb_memory_limit) as con:
-            return outcome, [*run_summary(con, outcome.run_id), "", *findings_summary(con, outcome.run_id)]
+            return outcome, [
+                *run_summary(con, outcome.run_id),
+                "",
+                *findings_summary(con, outcome.run_id),
+                *warning_lines(con, outcome.run_id),  # 监测预警: the run's early warnings, region names beside
+            ]
 
 
 def _record_failure(

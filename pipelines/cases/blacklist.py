@@ -140,12 +140,7 @@ def canonical_key(kind: str, key: str) -> str:
 
 
 def _member(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff) -> staff_register.Staff:
-    """The staff member acting: an Actor's, a Staff, or the active staff member of an id."""
-    if isinstance(by, reg.Actor):
-        return by.staff
-    if isinstance(by, staff_register.Staff):
-        return by
-    return staff_register.get_active(con, by, "经办人 actor")
+    return reg.member_of(con, by)
 
 
 def _chief(member: staff_register.Staff, what: str) -> None:

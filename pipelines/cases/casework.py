@@ -19,6 +19,7 @@ from pipelines.present.labels import case_status_label
 from pipelines.present.money import fmt_money
 
 ACTION_ZH = {
+    "closing_report": "出具结案报告",
     "found": "发现",
     "assign": "交办",
     "verify": "确认违规",

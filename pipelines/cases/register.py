@@ -397,6 +397,16 @@ def _as_actor(con: sqlite3.Connection, by: str | Actor) -> Actor:
     return by if isinstance(by, Actor) else Actor(staff_register.get_active(con, by, "经办人 actor"))
 
 
+def member_of(con: sqlite3.Connection, by: str | Actor | staff_register.Staff) -> staff_register.Staff:
+    """The staff member acting: an Actor's, a Staff, or the active staff member of an id (what the register's
+    other books — blacklist, internal audit, inspections — check a role against)."""
+    if isinstance(by, Actor):
+        return by.staff
+    if isinstance(by, staff_register.Staff):
+        return by
+    return staff_register.get_active(con, by, "经办人 actor")
+
+
 def _may(who: Actor, action: str, case: sqlite3.Row) -> None:
     """Refuse what the actor's role does not allow on this case (NotAllowed)."""
     member = who.staff

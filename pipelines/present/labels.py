@@ -77,6 +77,8 @@ def case_status_label(status: str, overdue: bool = False) -> str:
 
 
 RULE_NAMES_ZH: dict[str, str] = {rule.code: rule.name_zh for rule in RULES}
+# A case no nightly rule makes: a problem the monthly internal audit found (pipelines.cases.internal_audit).
+RULE_NAMES_ZH["AUDIT_FINDING"] = "稽核发现问题"
 
 # Pre-payment screening's reasons to hold a payment (CONTRACT.md section 7), in the contract's order (a held row
 # lists its codes in it), with the Chinese an official reads: screening, its pages and the adjudication report.
@@ -102,7 +104,9 @@ def rule_name(code: str) -> str:
 
 def rule_label(code: str) -> str:
     """'死亡后继续领取 DECEASED_PAID'."""
-    return f"{BY_CODE[code].name_zh} {code}" if code in BY_CODE else code
+    if code in BY_CODE:
+        return f"{BY_CODE[code].name_zh} {code}"
+    return f"{RULE_NAMES_ZH[code]} {code}" if code in RULE_NAMES_ZH else code
 
 
 def rule_sort_key(code: str) -> tuple[int, str]:

@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
-from pipelines.cases import adjudication, blacklist, casework, tokens
+from pipelines.cases import adjudication, blacklist, casework, inspections, tokens
 from pipelines.cases import register as reg
 from pipelines.cases import staff as staff_register
 from pipelines.present.masking import mask_text
@@ -45,6 +45,8 @@ from pipelines.web import (
     apiscreen,
     blacklistpages,
     casepages,
+    closingpages,
+    inspectionpages,
     overviewpages,
     personpages,
     qualitypages,
@@ -356,6 +358,7 @@ def create_app(config: WebConfig) -> FastAPI:
                 "action_zh": casepages.ACTION_FORM_ZH,
                 "assignees": casepages.assignees(con, case) if "assign" in actions else [],
                 "latest_step": reg.latest_step(con, suspect_id) if "correct" in actions else None,
+                "closing": closingpages.block(con, case, member),  # 结案报告 of a 要情 (issue 16)
             }
         found = casepages.evidence_of(config.db, config.memory_limit, suspect_id, reveal)
         offers, offers_unavailable = [], None
@@ -764,6 +767,76 @@ def create_app(config: WebConfig) -> FastAPI:
         session.flash = f"已列入黑名单 added to the blacklist: {chosen.label}（entry {entry_id}）"
         return RedirectResponse(f"/case/{suspect_id}", status_code=303)
 
+    # ---- 要情结案报告: a chief makes the closing report of a closed 要情 (issue 16, closingpages) ------------------
+
+    @app.post("/case/{suspect_id}/closing-report")
+    def case_closing_report(request: Request, suspect_id: str, session: Chief, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        with reg.reader(config.register) as con:
+            visible = casepages.visible_case(con, member, suspect_id, config.today())
+        if not visible:
+            record(request, member.staff_id, "closing_report", suspect_id, "refused", "not visible", session.ref)
+            raise NotFound(f"没有这个案件 no such case: {mask_text(suspect_id)}")
+        try:
+            made = closingpages.make(config, member.staff_id, suspect_id, form)
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "closing_report", suspect_id, "refused", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"拒绝 refused: {err}", status=403)
+        except (reg.CaseError, staff_register.StaffError) as err:
+            record(request, member.staff_id, "closing_report", suspect_id, "error", str(err), session.ref)
+            return case_page(request, session, suspect_id, message=f"未能出具 not made: {err}", status=400)
+        detail = f"v{made.version} {made.paths[1].name}"
+        record(request, member.staff_id, "closing_report", suspect_id, "ok", detail, session.ref)
+        session.flash = f"已出具结案报告 closing report made: v{made.version}（{made.paths[1].name}）"
+        return RedirectResponse(f"/case/{suspect_id}", status_code=303)
+
+    # ---- the internal audit (稽核抽样, issue 16): the draws, a draw's sample, a chief records a result ---------------
+    from pipelines.cases import internal_audit
+    from pipelines.web import internalauditpages
+
+    @app.get("/internal-audit")
+    def internal_audit_list(request: Request, session: Overseer) -> Response:
+        with reg.reader(config.register) as con:
+            draws = internalauditpages.draw_list(con, ZoneInfo(config.timezone))
+        return page(request, "internal_audit.html", {"draws": draws})
+
+    def internal_audit_view(request: Request, draw_id: int, message: str | None = None, status: int = 200) -> Response:
+        with reg.reader(config.register) as con:
+            view = internalauditpages.draw_page(con, draw_id, ZoneInfo(config.timezone))
+        if view is None:
+            raise NotFound(f"没有这次稽核抽样 no such draw: {draw_id}")
+        return page(request, "internal_audit_draw.html", {"v": view, "message": message}, status)
+
+    @app.get("/internal-audit/{draw}")
+    def internal_audit_draw(request: Request, draw: str, session: Overseer) -> Response:
+        return internal_audit_view(request, number_in_path(draw, "稽核抽样 draw"))
+
+    @app.post("/internal-audit/{draw}/result")
+    def internal_audit_result(request: Request, draw: str, session: Chief, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        draw_id = number_in_path(draw, "稽核抽样 draw")
+        target = f"audit_draw:{draw_id}"
+        try:
+            business_id, result, finding, open_case = internalauditpages.result_of(form)
+            target = f"audit_draw:{draw_id}:{mask_text(business_id)[:64]}"
+            with reg.writer(config.register, create=False) as con:
+                _, suspect_id = internal_audit.record_result(
+                    con, member.staff_id, draw_id, business_id, result, finding, open_case, today=config.today()
+                )
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "audit_result", target, "refused", str(err), session.ref)
+            return internal_audit_view(request, draw_id, f"拒绝 refused: {err}", 403)
+        except (reg.CaseError, staff_register.StaffError, internalauditpages.FormError) as err:
+            record(request, member.staff_id, "audit_result", target, "error", str(err), session.ref)
+            return internal_audit_view(request, draw_id, f"未能登记 not recorded: {err}", 400)
+        detail = f"{result}: {mask_text(finding or '')}" + (f" case {suspect_id}" if suspect_id else "")
+        record(request, member.staff_id, "audit_result", target, "ok", detail, session.ref)
+        opened = f"，已立案 case {suspect_id}" if suspect_id else ""
+        session.flash = f"已登记 recorded: {business_id} → {internal_audit.RESULT_ZH[result]} {result}{opened}"
+        return RedirectResponse(f"/internal-audit/{draw_id}", status_code=303)
+
     # ---- the screening service (a machine's route: an API token, no session, no CSRF) ----------------------------
 
     def api_error(request: Request, status: int, message: str, name: str | None) -> Response:
@@ -814,6 +887,102 @@ def create_app(config: WebConfig) -> FastAPI:
             )
         request.state.api_log = f"token={name} rows={rows} held={held}"
         return Response(apiscreen.result_lines(screening.results), media_type=apiscreen.MEDIA_TYPE)
+
+    # ---- special inspections (专项检查, policy §五): the list, a plan, one inspection, its steps, its report ---------
+
+    def inspections_page(request: Request, session: Session, message=None, status=200, kept=None) -> Response:
+        member = session.member
+        assert member is not None
+        text = request.query_params.get("year") or ""
+        year = int(text) if text.isascii() and text.isdigit() and len(text) == 4 else config.today().year
+        with reg.reader(config.register) as con:
+            data = inspectionpages.listing(con, member, year)
+        context = {**data, "schemes": inspectionpages.scheme_choices(), "message": message, "kept": kept or {}}
+        return page(request, "inspections.html", context, status)
+
+    @app.get("/inspections")
+    def inspections_get(request: Request, session: CaseReader) -> Response:
+        return inspections_page(request, session)
+
+    @app.post("/inspections/plan")
+    def inspections_plan(request: Request, session: Chief, form: FormDep) -> Response:
+        member = session.member
+        assert member is not None
+        kept = {k: mask_text(v)[:200] for k, v in form.items() if k != "csrf"}
+        try:
+            plan = inspectionpages.plan_of(form)
+            with reg.writer(config.register, create=False) as con:
+                inspection_id = inspections.plan(con, member.staff_id, plan)
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "inspection_plan", "inspections", "refused", str(err), session.ref)
+            return inspections_page(request, session, f"拒绝 refused: {err}", 403, kept)
+        except (reg.CaseError, staff_register.StaffError, inspectionpages.FormError) as err:
+            record(request, member.staff_id, "inspection_plan", "inspections", "error", str(err), session.ref)
+            return inspections_page(request, session, f"未能制定计划 not planned: {err}", 400, kept)
+        target = f"inspection:{inspection_id}"
+        record(request, member.staff_id, "inspection_plan", target, "ok", mask_text(plan.title), session.ref)
+        session.flash = f"已制定检查计划 planned: 专项检查 {inspection_id}"
+        return RedirectResponse(f"/inspection/{inspection_id}", status_code=303)
+
+    def inspection_view(request: Request, session: Session, inspection_id: int, message=None, status=200):
+        member = session.member
+        assert member is not None
+        with reg.reader(config.register) as con:
+            data = inspectionpages.detail(con, member, inspection_id, ZoneInfo(config.timezone))
+        if data is None:
+            raise NotFound(f"没有这次专项检查 no such inspection: {inspection_id}")
+        return page(request, "inspection.html", {**data, "message": message}, status)
+
+    @app.get("/inspection/{inspection}")
+    def inspection_get(request: Request, inspection: str, session: CaseReader) -> Response:
+        return inspection_view(request, session, number_in_path(inspection, "专项检查 inspection"))
+
+    @app.get("/inspection/{inspection}/report")
+    def inspection_report(request: Request, inspection: str, session: CaseReader) -> Response:
+        """The latest report of the inspection (the signed copy once signed), from the register's folder, checked
+        against the hash recorded."""
+        member = session.member
+        assert member is not None
+        inspection_id = number_in_path(inspection, "专项检查 inspection")
+        target = f"inspection:{inspection_id}"
+        with reg.reader(config.register) as con:
+            data = inspectionpages.detail(con, member, inspection_id, ZoneInfo(config.timezone))
+            if data is None:
+                raise NotFound(f"没有这次专项检查 no such inspection: {inspection_id}")
+            try:
+                path, body = inspections.report_file(con, data["i"])
+            except inspections.InspectionError as err:
+                record(request, member.staff_id, "inspection_download", target, "error", str(err), session.ref)
+                return inspection_view(request, session, inspection_id, f"无法下载 cannot download: {err}", 404)
+        record(request, member.staff_id, "inspection_download", target, "ok", path.name, session.ref)
+        headers = {"Content-Disposition": reportpages.attachment(path.name)}
+        return Response(body, media_type=inspectionpages.MEDIA_TYPE, headers=headers)
+
+    @app.post("/inspection/{inspection}/{action}")
+    def inspection_act(request: Request, inspection: str, action: str, session: CaseWorker, form: FormDep):
+        member = session.member
+        assert member is not None
+        inspection_id = number_in_path(inspection, "专项检查 inspection")
+        if action not in inspectionpages.ACTIONS:
+            raise NotFound(f"没有这个操作 no such action: {mask_text(action)[:40]}")
+        target, what = f"inspection:{inspection_id}", f"inspection_{action}"
+        with reg.reader(config.register) as con:
+            visible = inspectionpages.detail(con, member, inspection_id, ZoneInfo(config.timezone)) is not None
+        if not visible:
+            record(request, member.staff_id, what, target, "refused", "not visible", session.ref)
+            raise NotFound(f"没有这次专项检查 no such inspection: {inspection_id}")
+        try:
+            with reg.writer(config.register, create=False) as con:
+                done = inspectionpages.act(con, member, inspection_id, action, form, config.today())
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, what, target, "refused", str(err), session.ref)
+            return inspection_view(request, session, inspection_id, f"拒绝 refused: {err}", 403)
+        except (reg.CaseError, staff_register.StaffError, inspectionpages.FormError) as err:
+            record(request, member.staff_id, what, target, "error", str(err), session.ref)
+            return inspection_view(request, session, inspection_id, f"未能完成 not done: {err}", 400)
+        record(request, member.staff_id, what, target, "ok", done, session.ref)
+        session.flash = done
+        return RedirectResponse(f"/inspection/{inspection_id}", status_code=303)
 
     @app.post("/api/screen")
     async def api_screen(request: Request) -> Response:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines.cases import casework
+from pipelines.cases import indicators as monitoring
+from pipelines.cases import inspections as special_inspections
 from pipelines.cases import staff as staff_register
 from pipelines.cases.register import CLOSED
 from pipelines.cases.reports.common import NO_REGION
@@ -49,6 +51,7 @@ class Published:
     missing: list[dict[str, Any]]
     unavailable: str | None = None
     read: bool = True  # False when the file could not be read (missing, busy, an error): asked again next time
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # 监测预警 of the latest run (early_warnings)
 
 
 _CACHE: dict[tuple, Published] = {}  # the published part of the overview, for the one file now published
@@ -84,6 +87,8 @@ def _read_published(db: Path, memory_limit: str) -> Published:
             try:
                 runs = duck_rows(duck, "runs.sql", {})
                 pairs = duck_rows(duck, "ledger_bank_pairs.sql", {})
+                # before _missing: a file without its view aborts the transaction there
+                warnings = monitoring.run_warnings(duck)  # the latest run's; none in a file from before them
                 missing, note = _missing(duck)
             finally:
                 duck.execute("COMMIT")
@@ -94,7 +99,7 @@ def _read_published(db: Path, memory_limit: str) -> Published:
     except duckdb.Error as err:
         said = mask_text(" ".join(str(err).split()))[:200]
         return Published([], [], [], f"运行数据不可用 run data unavailable: {said}", False)
-    return Published(runs, pairs, missing, note)
+    return Published(runs, pairs, missing, note, warnings=warnings)
 
 
 def _missing(duck: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], str | None]:
@@ -191,4 +196,21 @@ def overview(
         "missing": missing,
         "unavailable": published.unavailable,
         "may_see_quality": member.role in ("chief", "auditor"),
+        # 监测预警: the latest run's early warnings of the regions the viewer covers (the province: chiefs, auditors)
+        "warnings": [
+            {
+                **w,
+                "region": monitoring.region_text(w["region_code"]),
+                "level_label": monitoring.level_label(w["level"]),
+                "indicator_label": monitoring.BY_CODE[w["indicator"]].label,
+                "value_shown": monitoring.shown_value(w["indicator"], w["value"]),
+                "threshold_shown": monitoring.shown_value(w["indicator"], w["threshold"]),
+            }
+            for w in published.warnings
+            if member.role != "admin" and member.covers(w["region_code"])
+        ],
+        # 专项检查 (policy §五): this year's halves, 上半年 已开展（已签发） / 下半年 未开展
+        "inspections": special_inspections.overview_line(
+            special_inspections.statuses_for(register, today.year, None, None)  # as the register stands
+        ),
     }

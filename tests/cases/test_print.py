@@ -34,7 +34,7 @@ from pipelines.cases.reports.xlsx import XlsxReport, header_lines
 from tests.cases.test_export import ACCOUNT, PERSON, REGION, case, cases_frame
 from tests.cases.test_reports import MEMORY, db, register  # noqa: F401 — the reports' register and DuckDB file
 
-SYSTEM_PACKAGES = "libreoffice-calc fonts-noto-cjk poppler-utils"
+SYSTEM_PACKAGES = "libreoffice-calc libreoffice-writer fonts-noto-cjk poppler-utils"
 TODAY = dt.date(2025, 12, 10)
 CJK_FONT = re.compile(r"CJK|Sim|Song|Hei|Ming|Kai|WenQuanYi|wqy|Droid|Source Han", re.I)
 

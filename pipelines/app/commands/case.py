@@ -19,6 +19,7 @@ import polars as pl
 
 from pipelines.app import console
 from pipelines.app.arguments import date_arg
+from pipelines.app.commands import case_closing
 from pipelines.app.console import Column
 from pipelines.app.settings import Settings
 from pipelines.cases import audit, casework, files
@@ -140,6 +141,7 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
     reveal(export, "--no-mask")
 
     commands.add_parser("access-log", help="查阅记录 who was shown unmasked data, when and why")
+    case_closing.add_parsers(commands, today)  # closing-report, closing-due: 要情结案报告 (issue 16)
 
     verify_log = commands.add_parser(
         "verify-log", help="核验案件记录 check the case log's hash chain (exit 5 if broken)"
@@ -389,6 +391,7 @@ def _ids(ids: tuple[int, ...]) -> str:
 
 
 HANDLERS = {"list": cmd_list, "show": cmd_show, "export": cmd_export, "access-log": cmd_access_log}
+HANDLERS.update(case_closing.HANDLERS)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

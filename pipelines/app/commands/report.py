@@ -6,6 +6,7 @@
     fundwatch report circulation [--as-of DATE]
     fundwatch report yaoqing --year YYYY --half 1|2
     fundwatch report adjudication --month YYYY-MM [--as-of DATE]
+    fundwatch report indicators [--from YYYYMM] [--to YYYYMM]
 
 Every kind reads the case register (default beside the DuckDB file); every kind but `adjudication` (the monthly
 adjudication of screened payments, whose figures are all in the register) reads the DuckDB file too.
@@ -59,6 +60,9 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
     adjudication.add_argument(
         "--as-of", type=date_arg, default=None, help="decisions in force at the end of this day (default: today)"
     )
+    indicators = kinds.add_parser("indicators", help="监测指标 indicator history per region, with early warnings")
+    indicators.add_argument("--from", dest="month_from", type=month_arg, default=None, help="YYYYMM, first month")
+    indicators.add_argument("--to", dest="month_to", type=month_arg, default=None, help="YYYYMM, last month")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +71,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.report_kind != "adjudication" and not args.db.is_file():
         console.error(f"fundwatch report: 数据库不存在 no database at {args.db.resolve()} (give --db)")
         return 2
-    if not register.exists():
+    if args.report_kind == "indicators":  # the DuckDB file's history alone: no register needed
+        if args.month_from and args.month_to and args.month_from > args.month_to:
+            console.error(f"fundwatch report: --from {args.month_from} 晚于 is after --to {args.month_to}")
+            return 2
+    elif not register.exists():
         console.error(f"fundwatch report: 案件登记簿不存在 no case register at {register}")
         return 2
     try:
@@ -98,6 +106,11 @@ def _write(args: argparse.Namespace, settings: Settings, register: Path) -> list
         return reports.supervision_report(
             register, args.db, args.year, None, args.out, today=today, memory_limit=memory_limit, zone=zone
         )
+    if kind == "indicators":
+        from pipelines.cases.reports.indicators import indicators_report
+
+        months = {"month_from": args.month_from, "month_to": args.month_to}
+        return indicators_report(args.db, args.out, **months, today=today, memory_limit=memory_limit)
     if kind == "circulation":
         return reports.circulation(register, args.db, args.as_of, args.out, memory_limit=memory_limit)
     return reports.yaoqing_statistics(

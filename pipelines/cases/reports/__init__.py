@@ -30,7 +30,9 @@ Modules:
   tables by rule, region and status, money (追回 x of y, 核销, 待追回, excess apart), overdue cases,
   nightly runs and data quality;
 * `measures` — `MEASURES`, the policy text of 下一步措施 per rule;
-* one module per report: `monthly`, `supervision`, `circulation`, `yaoqing`, `adjudication`.
+* one module per report: `monthly`, `supervision`, `circulation`, `yaoqing`, `adjudication`, `internal_audit`
+  (the 稽核 核查表 and 稽核报告), `closing` (要情结案报告; `closing_docx` its DOCX), `indicators` (the indicators'
+  history and the blocks of 基金安全评估), `inspection_docx` (the 专项检查报告 DOCX).
 The document, rendering and output modules never import a report module.
 
 Conventions of every report:

@@ -23,6 +23,7 @@ import json
 import re
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,15 +63,19 @@ class RegisterSnapshot:
     money: list[dict[str, Any]]
     voided: frozenset[int] = field(default_factory=frozenset)  # events a correction (更正) voided
     blacklist: list[dict[str, Any]] = field(default_factory=list)  # every entry ever made, with its removal
+    also: dict[str, Any] = field(default_factory=dict)  # what the report asked besides (`read_register(also=...)`)
 
 
 def _sqlite_rows(con: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
     return [dict(r) for r in con.execute(read_sql(f"reports/{name}"))]
 
 
-def read_register(path: Path) -> RegisterSnapshot:
+def read_register(
+    path: Path, *, also: Mapping[str, Callable[[sqlite3.Connection], Any]] | None = None
+) -> RegisterSnapshot:
     """The register's cases, events, money and blacklist, one read transaction (a writer committing meanwhile is not
-    seen)."""
+    seen). `also`: more a report reads of the register (closing reports, inspections), each a function of the
+    connection, asked inside the same transaction; their answers are `also[name]` of the snapshot."""
     with case_register.reader(path) as con:
         con.isolation_level = None
         con.execute("BEGIN")
@@ -81,11 +86,12 @@ def read_register(path: Path) -> RegisterSnapshot:
             money = _sqlite_rows(con, "register_money.sql") if has_money else []
             has_blacklist = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'blacklist'").fetchone()
             blacklist = _sqlite_rows(con, "blacklist_changes.sql") if has_blacklist else []
+            asked = {name: read(con) for name, read in (also or {}).items()}
         finally:
             con.execute("COMMIT")
     corrections = (json.loads(e["details"]) for e in events if e["action"] == "correct" and e["details"])
     voided = frozenset(int(d["voids"]) for d in corrections if d.get("voids") is not None)
-    return RegisterSnapshot(cases=cases, events=events, money=money, voided=voided, blacklist=blacklist)
+    return RegisterSnapshot(cases=cases, events=events, money=money, voided=voided, blacklist=blacklist, also=asked)
 
 
 # ---- the DuckDB file -----------------------------------------------------------------------------------
@@ -98,6 +104,7 @@ class WarehouseSnapshot:
     runs: list[dict[str, Any]]
     pairs: list[dict[str, Any]]  # near-miss ledger/bank pairs: pair_key, ledger_subject, bank_subject, amount
     fund: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # benefits, contributions, ledger
+    also: dict[str, Any] = field(default_factory=dict)  # what the report asked besides (`read_warehouse(also=...)`)
 
 
 def duck_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,9 +115,15 @@ def duck_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any])
 
 
 def read_warehouse(
-    db: Path, *, memory_limit: str, months: tuple[str, str] | None = None, dates: tuple[dt.date, dt.date] | None = None
+    db: Path,
+    *,
+    memory_limit: str,
+    months: tuple[str, str] | None = None,
+    dates: tuple[dt.date, dt.date] | None = None,
+    also: Mapping[str, Callable[[duckdb.DuckDBPyConnection], Any]] | None = None,
 ) -> WarehouseSnapshot:
-    """Runs and near-miss pairs; with `months` (YYYYMM, YYYYMM) and `dates`, the fund figures of the period."""
+    """Runs and near-miss pairs; with `months` (YYYYMM, YYYYMM) and `dates`, the fund figures of the period; `also`:
+    more a report reads (the indicators' history), each asked inside the same transaction (`also[name]`)."""
     db = Path(db)
     if not db.is_file():
         raise FileNotFoundError(f"数据库不存在 no DuckDB file at {db.resolve()}")
@@ -125,9 +138,10 @@ def read_warehouse(
                 fund["benefits"] = duck_rows(con, "fund_benefits.sql", period)
                 fund["contributions"] = duck_rows(con, "fund_contributions.sql", period)
                 fund["ledger"] = duck_rows(con, "fund_ledger.sql", {"date_from": dates[0], "date_to": dates[1]})
+            asked = {name: read(con) for name, read in (also or {}).items()}
         finally:
             con.execute("COMMIT")
-    return WarehouseSnapshot(runs=runs, pairs=pairs, fund=fund)
+    return WarehouseSnapshot(runs=runs, pairs=pairs, fund=fund, also=asked)
 
 
 # ---- the cases on a day --------------------------------------------------------------------------------

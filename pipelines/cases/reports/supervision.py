@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipelines.cases import inspections as special_inspections
 from pipelines.cases.blacklist import KIND_ZH, KINDS, kind_label, shown_key
+from pipelines.cases.indicators import history as indicator_history
 from pipelines.cases.reports.adjudication import OFFICE_ZONE, local_time
 from pipelines.cases.reports.common import (
     CONFIRMED,
@@ -44,6 +46,7 @@ from pipelines.cases.reports.common import (
     tally,
 )
 from pipelines.cases.reports.document import Chart, Col, Document, Section, Table
+from pipelines.cases.reports.indicators import History, trend_blocks
 from pipelines.cases.reports.measures import MEASURES
 from pipelines.cases.reports.output import write_report
 from pipelines.cases.reports.sources import (
@@ -108,16 +111,34 @@ def supervision_built(
     """The supervision report as a document and its file stem, written nowhere (the workbench serves it)."""
     first, last = half_bounds(year, half)
     snapshot = as_of or today
-    warehouse = read_warehouse(db, memory_limit=memory_limit, months=(yyyymm(first), yyyymm(last)), dates=(first, last))
+
+    # 基金安全评估: the indicators of the period's runs up to the snapshot day (pipelines.cases.indicators), in the
+    # DuckDB file's one read; the half's special inspections in the register's (ADR 0019)
+    def indicators_of(con: Any) -> Any:
+        return indicator_history(con, first, min(last, snapshot))
+
+    def inspections_of(con: Any) -> Any:
+        return special_inspections.statuses_in(con, year, half, snapshot)
+
+    warehouse = read_warehouse(
+        db,
+        memory_limit=memory_limit,
+        months=(yyyymm(first), yyyymm(last)),
+        dates=(first, last),
+        also={"indicators": indicators_of},
+    )
+    register_snapshot = read_register(register, also={"inspections": inspections_of})
     period_label = f"{year}年上半年" if half == 1 else f"{year}年下半年" if half == 2 else f"{year}年度"
     doc = supervision_document(
         period_label,
         first,
         last,
         snapshot,
-        read_register(register),
+        register_snapshot,
         warehouse,
         zone=zone,
+        inspections=register_snapshot.also["inspections"],
+        indicators=warehouse.also["indicators"],
     )
     return doc, f"监督报告_{year}H{half}" if half else f"监督报告_{year}年度"
 
@@ -131,6 +152,8 @@ def supervision_document(
     warehouse: WarehouseSnapshot,
     *,
     zone: ZoneInfo = OFFICE_ZONE,
+    inspections: list[special_inspections.HalfStatus] | None = None,
+    indicators: History | None = None,
 ) -> Document:
     months = (yyyymm(first), yyyymm(last))
     every = cases_at(register, snapshot, warehouse.pairs)
@@ -138,9 +161,14 @@ def supervision_document(
     runs = [r for r in warehouse.runs if between(str(r["as_of"]), first, snapshot)]
     sections = [
         Section(SUPERVISION_SECTIONS[0], _fund_blocks(warehouse.fund, first, last)),
-        Section(SUPERVISION_SECTIONS[1], _work_blocks(runs, cases, first, snapshot)),
+        Section(
+            SUPERVISION_SECTIONS[1],
+            _work_blocks(runs, cases, first, snapshot)
+            # 专项检查 (policy §五): the half's inspections and a warning for a half without a signed one
+            + (special_inspections.report_blocks(inspections, period_label) if inspections is not None else []),
+        ),
         Section(SUPERVISION_SECTIONS[2], _disposal_blocks(cases, snapshot)),
-        Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, snapshot)),
+        Section(SUPERVISION_SECTIONS[3], _assessment_blocks(cases, snapshot, indicators)),
         Section(
             SUPERVISION_SECTIONS[4],
             _problem_blocks(cases, runs) + blacklist_annex(register.blacklist, first, last, snapshot, zone),
@@ -378,7 +406,11 @@ def assessment(cases: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _assessment_blocks(cases: list[dict[str, Any]], snapshot: dt.date) -> list[str | Table]:
+def _assessment_blocks(
+    cases: list[dict[str, Any]], snapshot: dt.date, indicators: History | None = None
+) -> list[str | Table]:
+    """四、基金安全评估情况: the cases of the period judged by fixed thresholds, then (given the indicator history of
+    the period's runs) the monitoring indicators, their trend and early warnings (`reports.indicators.trend_blocks`)."""
     a = assessment(cases)
     m = a["money"]
     rate = m["rate"]
@@ -432,6 +464,9 @@ def _assessment_blocks(cases: list[dict[str, Any]], snapshot: dt.date) -> list[s
             ],
         )
     )
+    if indicators is not None:
+        blocks.append("监测指标及趋势（统计分析、监测预警）indicators and their trend")
+        blocks += trend_blocks(indicators)
     return blocks
 
 

@@ -1,11 +1,13 @@
 """要情统计 for a half-year: 要情 and 重大要情 by rule and region, their money, and the timeliness of their
-reporting; its 零报告 when none occurred.
+reporting, and each one's 结案报告 (closing report, policy §六); its 零报告 when none occurred.
 
 Time base (stated in the report): the day of confirmation (确认违规日期: the verify event's date as the register
 gives it, the analyst's --on; a voided one left out) decides the half a 要情 belongs to; money (追回, 核销,
 超额) by its on_date and reporting timeliness are judged on the snapshot day (`as_of`, default the day the
 report is made). Every figure comes from one read of the register and one of the DuckDB file
-(docs/adr/0019-report-time-base.md).
+(docs/adr/0019-report-time-base.md); the closing reports recorded (`closing_reports`) are read right after the
+register, and a report counts when made by the end of `as_of` for the closing the case stands in on that day
+(`reports.closing.closing_event` over the events dated by then; docs/adr/0026-yaoqing-closing-reports.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cases.calendar import due_text
+from pipelines.cases.register import CLOSED
+from pipelines.cases.reports.closing import (
+    NOT_APPLICABLE,
+    NOT_MADE,
+    closing_event,
+    latest_for,
+    made_text,
+    reports_in,
+)
 from pipelines.cases.reports.common import (
     SEVERITIES,
     SEVERITY_COLUMNS,
@@ -38,7 +49,7 @@ from pipelines.cases.reports.sources import (
     read_register,
     read_warehouse,
 )
-from pipelines.present.labels import rule_name, rule_sort_key
+from pipelines.present.labels import CASE_STATUSES, rule_name, rule_sort_key, status_label
 from pipelines.present.money import fmt_money
 
 TIMELINESS = {
@@ -94,8 +105,15 @@ def yaoqing_built(
     first, last = half_bounds(year, half)
     as_of = as_of or today
     label = f"{year}年{'上' if half == 1 else '下'}半年"
+    snapshot = read_register(register, also={"closing": reports_in})  # the closing reports in the one read
     doc = yaoqing_document(
-        label, first, last, as_of, read_register(register), read_warehouse(db, memory_limit=memory_limit)
+        label,
+        first,
+        last,
+        as_of,
+        snapshot,
+        read_warehouse(db, memory_limit=memory_limit),
+        closing_reports=snapshot.also["closing"],
     )
     return doc, f"要情统计_{year}H{half}"
 
@@ -106,7 +124,13 @@ def yaoqing_of(cases: list[dict[str, Any]], first: dt.date, last: dt.date) -> li
 
 
 def yaoqing_document(
-    label: str, first: dt.date, last: dt.date, as_of: dt.date, register: RegisterSnapshot, warehouse: WarehouseSnapshot
+    label: str,
+    first: dt.date,
+    last: dt.date,
+    as_of: dt.date,
+    register: RegisterSnapshot,
+    warehouse: WarehouseSnapshot,
+    closing_reports: list[dict[str, Any]] | None = None,
 ) -> Document:
     cases = cases_at(register, as_of, warehouse.pairs)
     yaoqing = yaoqing_of(cases, first, last)
@@ -213,4 +237,73 @@ def yaoqing_document(
     note = pair_note(yaoqing)
     if note:
         s4.blocks.append(note)
-    return Document(title=f"社会保险基金要情统计（{label}）", meta=meta, sections=[s1, s2, s3, s_money, s4], date=as_of)
+    s6 = closing_section(yaoqing, register, closing_reports or [], as_of)
+    sections = [s1, s2, s3, s_money, s4, s6]
+    return Document(title=f"社会保险基金要情统计（{label}）", meta=meta, sections=sections, date=as_of)
+
+
+def closing_states(
+    yaoqing: list[dict[str, Any]], register: RegisterSnapshot, reports: list[dict[str, Any]], as_of: dt.date
+) -> dict[str, tuple[str, str]]:
+    """suspect_id -> (state, text) of each 要情's closing report on `as_of`: 'made' ('2026-12-03 出具 v1（C01）'),
+    'missing' (closed, none for its closing: 未出具), 'n/a' (open, or dismissed: 不适用)."""
+    iso = as_of.isoformat()
+    events: dict[str, list[dict[str, Any]]] = {}
+    for e in register.events:
+        if e["event_date"] <= iso:
+            events.setdefault(e["suspect_id"], []).append(e)
+    states = {}
+    for c in yaoqing:
+        sid = c["suspect_id"]
+        if c["status_at"] != "rectified":
+            why = "排除 dismissed" if c["status_at"] in CLOSED else "未结 open"
+            states[sid] = ("n/a", f"{NOT_APPLICABLE}（{why}）")
+            continue
+        closing = closing_event(events.get(sid, []), register.voided)
+        made = None if closing is None else latest_for(reports, sid, closing["event_id"], as_of)
+        states[sid] = ("made", made_text(made)) if made is not None else ("missing", f"⚠ {NOT_MADE}")
+    return states
+
+
+def closing_section(
+    yaoqing: list[dict[str, Any]], register: RegisterSnapshot, reports: list[dict[str, Any]], as_of: dt.date
+) -> Section:
+    """六、要情结案报告: every 要情 of the half — open and closed — with its closing report (policy §六)."""
+    states = closing_states(yaoqing, register, reports, as_of)
+    tally = Counter(state for state, _ in states.values())
+    closed = tally["made"] + tally["missing"]
+    sentence = (
+        f"截至 {as_of.isoformat()}，本期要情 {len(yaoqing)} 件中已整改结案 {closed} 件，"
+        f"已出具结案报告 {tally['made']} 件，结案未出具结案报告 {tally['missing']} 件"
+        + ("（标注“⚠”，请尽快出具）。" if tally["missing"] else "。")
+        + f"未结或排除 {tally['n/a']} 件，暂不适用。"
+    )
+    table = Table(
+        columns=[
+            Col("疑点编号 suspect_id"),
+            Col("规则名称"),
+            Col("统筹区 region"),
+            Col("等级 severity"),
+            Col("涉及金额（元）", "money"),
+            Col("状态 status"),
+            Col("结案日期 closed"),
+            Col("结案报告 closing report"),
+        ],
+        rows=[
+            [
+                pair_mark(c),
+                rule_name(c["rule"]),
+                c["region"],
+                c["severity"],
+                c["own_amount"],
+                status_label(CASE_STATUSES, c["status_at"]),
+                (c["entered"].get("rectified") or [""])[-1] if c["status_at"] == "rectified" else "",
+                states[c["suspect_id"]][1],
+            ]
+            for c in sorted(yaoqing, key=lambda c: (c["confirmed_on"], c["suspect_id"]))
+        ],
+    )
+    return Section(
+        "六、要情结案报告（Closing reports）",
+        [sentence, table, f"结案未出具结案报告 closed without a closing report：{tally['missing']} 件"],
+    )
