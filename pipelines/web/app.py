@@ -17,6 +17,7 @@ every call. It keeps one read-only connection per published file version (`apisc
 """
 
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,7 @@ from pipelines.present.masking import mask_text
 from pipelines.rules import BY_CODE
 from pipelines.screen import service
 from pipelines.warehouse.session import WarehouseBusy
+from pipelines.warehouse.session import reader as published_reader
 from pipelines.web import (
     accounts,
     apiscreen,
@@ -795,11 +797,42 @@ def create_app(config: WebConfig) -> FastAPI:
     from pipelines.cases import internal_audit
     from pipelines.web import internalauditpages
 
-    @app.get("/internal-audit")
-    def internal_audit_list(request: Request, session: Overseer) -> Response:
+    def internal_audit_page(request: Request, message: str | None = None, status: int = 200) -> Response:
         with reg.reader(config.register) as con:
             draws = internalauditpages.draw_list(con, ZoneInfo(config.timezone))
-        return page(request, "internal_audit.html", {"draws": draws})
+        last = config.today().replace(day=1) - dt.timedelta(days=1)  # the month before: what is audited now
+        context = {"draws": draws, "message": message, "last_month": f"{last.year:04d}{last.month:02d}"}
+        return page(request, "internal_audit.html", context, status)
+
+    @app.get("/internal-audit")
+    def internal_audit_list(request: Request, session: Overseer) -> Response:
+        return internal_audit_page(request)
+
+    @app.post("/internal-audit/draw")
+    def internal_audit_new(request: Request, session: Chief, form: FormDep) -> Response:
+        """A chief draws a month's sample on the page, as `fundwatch audit draw` does (a seed drawn and recorded)."""
+        member = session.member
+        assert member is not None
+        month = (form.get("month") or "").strip()
+        try:
+            with (
+                reg.writer(config.register, create=False) as con,
+                published_reader(config.db, memory_limit=config.memory_limit) as duck,
+            ):
+                drawn = internal_audit.draw(con, duck, month, member.staff_id, today=config.today())
+        except staff_register.NotAllowed as err:
+            record(request, member.staff_id, "audit_draw", f"audit_month:{month[:6]}", "refused", str(err), session.ref)
+            return internal_audit_page(request, f"拒绝 refused: {err}", 403)
+        except (reg.CaseError, staff_register.StaffError, ValueError) as err:
+            record(request, member.staff_id, "audit_draw", f"audit_month:{month[:6]}", "error", str(err), session.ref)
+            return internal_audit_page(request, f"未能抽样 not drawn: {err}", 400)
+        except (WarehouseBusy, FileNotFoundError, duckdb.Error) as err:
+            said = mask_text(" ".join(str(err).split()))[:200]
+            return internal_audit_page(request, f"数据库暂不可读 the published database cannot be read: {said}", 503)
+        detail = f"{drawn.month}: {drawn.sampled} of {drawn.population}, seed {drawn.seed}"
+        record(request, member.staff_id, "audit_draw", f"audit_draw:{drawn.draw_id}", "ok", detail, session.ref)
+        session.flash = f"已抽样 drawn: {drawn.month} 抽取 {drawn.sampled}/{drawn.population}（draw {drawn.draw_id}）"
+        return RedirectResponse(f"/internal-audit/{drawn.draw_id}", status_code=303)
 
     def internal_audit_view(request: Request, draw_id: int, message: str | None = None, status: int = 200) -> Response:
         with reg.reader(config.register) as con:

@@ -123,3 +123,33 @@ def test_a_withdrawn_draw_takes_no_result(world: World, drawn: int):
         f"/internal-audit/{drawn}/result", data={"csrf": token, "business_id": "B-A00", "result": "ok"}
     )
     assert refused.status_code == 400 and "withdrawn" in refused.text
+
+
+def test_a_chief_draws_a_month_on_the_page(world: World, tmp_path):
+    """The page's draw is `fundwatch audit draw`'s: recorded with its seed (verifiable), a second draw of the month
+    refused naming the first, an auditor refused, every attempt in the trail."""
+    import dataclasses
+
+    audit_db = make_world(tmp_path / "audit.duckdb")
+    here = World(audit_db, world.clock, dataclasses.replace(world.config, db=audit_db))
+    chief = here.login("chief")
+    page = chief.get("/internal-audit")
+    assert 'action="/internal-audit/draw"' in page.text
+    done = chief.post("/internal-audit/draw", data={"csrf": csrf(page.text), "month": MONTH})
+    assert done.status_code == 303, done.text
+    draw_id = int(done.headers["location"].rsplit("/", 1)[1])
+    duck = connect(audit_db, read_only=True)
+    try:
+        with reg.reader(world.register) as con:
+            assert ia.verify_draw(con, duck, draw_id).proven
+    finally:
+        duck.close()
+    again = chief.post("/internal-audit/draw", data={"csrf": csrf(page.text), "month": MONTH})
+    assert again.status_code == 400 and f"{draw_id}" in again.text
+    auditor = here.login("AUD")
+    listed = auditor.get("/internal-audit")
+    assert 'action="/internal-audit/draw"' not in listed.text
+    assert auditor.post("/internal-audit/draw", data={"csrf": csrf(listed.text), "month": MONTH}).status_code == 403
+    with reg.reader(world.register) as con:
+        outcomes = [r[0] for r in con.execute("SELECT outcome FROM web_audit WHERE action = 'audit_draw'")]
+    assert outcomes == ["ok", "error"]
