@@ -362,7 +362,8 @@ def create_app(config: WebConfig) -> FastAPI:
                 "latest_step": reg.latest_step(con, suspect_id) if "correct" in actions else None,
                 "closing": closingpages.block(con, case, member),  # 结案报告 of a 要情 (issue 16)
             }
-        found = casepages.evidence_of(config.db, config.memory_limit, suspect_id, reveal)
+            audited = casepages.audit_evidence(con, suspect_id)  # a case an internal audit opened
+        found = audited or casepages.evidence_of(config.db, config.memory_limit, suspect_id, reveal)
         offers, offers_unavailable = [], None
         if member.role == "chief" and blacklistpages.confirmed(case):
             candidates, offers_unavailable = blacklistpages.candidates(config.db, config.memory_limit, case)

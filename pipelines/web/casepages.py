@@ -269,6 +269,27 @@ def evidence_of(db: Path, memory_limit: str, suspect_id: str, reveal: bool) -> E
         return Evidence(None, f"证据不可用 evidence unavailable: {mask_text(' '.join(str(err).split()))[:200]}")
 
 
+def audit_evidence(con: sqlite3.Connection, suspect_id: str) -> Evidence | None:
+    """What stands for the evidence of a case an internal audit opened (AUDIT_FINDING, issue 16): no rule found it,
+    so no finding's rows prove it; the audit's recorded conclusion on the business does. None for any other case."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_results'").fetchone() is None:
+        return None
+    row = con.execute(
+        "SELECT r.draw_id, d.month, r.business_id, r.finding, r.by_actor, r.at FROM audit_results AS r"
+        " JOIN audit_draws AS d USING (draw_id) WHERE r.suspect_id = ? ORDER BY r.result_id LIMIT 1",
+        [suspect_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return Evidence(
+        None,
+        f"稽核发现问题，非规则疑点 an internal-audit finding, not a rule's: "
+        f"稽核抽样 draw {row['draw_id']}（{row['month']}）业务 {row['business_id']} 的稽核结论："
+        f"{mask_text(row['finding'] or '')}（{row['by_actor']}，{row['at'][:10]}）。"
+        f"该业务的抽样与结论见 see /internal-audit/{row['draw_id']}",
+    )
+
+
 def header_parts(header: str) -> tuple[str, str]:
     zh, _, en = header.partition("\n")
     return zh, en

@@ -76,7 +76,11 @@ def test_a_chief_reads_the_draws_and_records_results_that_can_open_a_case(world:
     page = chief.get(f"/internal-audit/{drawn}").text
     assert "有问题 problem" in page and "无问题 ok" in page and f"/case/{case['suspect_id']}" in page
     assert MASKED_PERSON in page and not FULL_ID.search(page)  # the finding typed with an ID is shown masked
-    assert "稽核发现问题 AUDIT_FINDING" in chief.get(f"/case/{case['suspect_id']}").text
+    case_page = chief.get(f"/case/{case['suspect_id']}").text
+    assert "稽核发现问题 AUDIT_FINDING" in case_page
+    # its evidence is the audit's conclusion, not a missing finding's rows; the finding's ID masked there too
+    assert f"稽核抽样 draw {drawn}" in case_page and "no such finding" not in case_page
+    assert not FULL_ID.search(case_page)
     with reg.reader(world.register) as con:
         rows = {r["business_id"]: r["result"] for r in ia.sample_rows(con, drawn)}
     assert rows["B-A00"] == "ok" and rows[FLAGGED_SOD] == "problem"
