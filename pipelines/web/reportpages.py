@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from pipelines.cases.reports.adjudication import OFFICE_ZONE, adjudication_built
 from pipelines.cases.reports.circulation import circulation_built
 from pipelines.cases.reports.document import Chart, Document, Table, cell_text
+from pipelines.cases.reports.indicators import indicators_built
+from pipelines.cases.reports.internal_audit import audit_report_built
 from pipelines.cases.reports.markdown import render_markdown
 from pipelines.cases.reports.monthly import monthly_built
 from pipelines.cases.reports.supervision import supervision_built
@@ -60,6 +62,8 @@ MONTH = Field("month", "月份 month (YYYYMM)", "month")
 YEAR = Field("year", "年度 year", "year")
 HALF = Field("half", "半年 half", "half")
 AS_OF = Field("as_of", "截至 as of (YYYY-MM-DD)", "date")
+MONTH_FROM = Field("month_from", "起始月份 from (YYYYMM)", "month")
+MONTH_TO = Field("month_to", "截止月份 to (YYYYMM)", "month")
 
 REPORTS = {
     r.kind: r
@@ -69,6 +73,18 @@ REPORTS = {
         ReportKind("annual", "年度监督报告 annual supervision report", "12月底前报送", (YEAR,)),
         ReportKind("circulation", "定期通报 circulation of the regions", "统筹区按未结、逾期、追回排名", (AS_OF,)),
         ReportKind("yaoqing", "要情统计 要情 statistics (half-year)", "无要情时出具零报告", (YEAR, HALF)),
+        ReportKind(
+            "internal-audit",
+            "稽核报告 the month's internal audit report",
+            "经办机构当月稽核抽样的覆盖率（按业务类型、经办人）与发现的问题",
+            (MONTH,),
+        ),
+        ReportKind(
+            "indicators",
+            "监测指标 indicators and early warnings",
+            "各统筹区监测指标的历史与预警（每月最后一次运行）",
+            (MONTH_FROM, MONTH_TO),
+        ),
         ReportKind(
             "adjudication",
             "事前筛查核实认定月报 monthly adjudication of screened payments",
@@ -83,6 +99,8 @@ def defaults(today: dt.date) -> dict[str, str]:
     """What each field holds when the page opens: this month, this year and half, today."""
     return {
         "month": f"{today.year}{today.month:02d}",
+        "month_from": f"{today.year}01",
+        "month_to": f"{today.year}{today.month:02d}",
         "year": str(today.year),
         "half": "1" if today.month <= 6 else "2",
         "as_of": today.isoformat(),
@@ -132,6 +150,18 @@ def build(
         return supervision_built(register, db, values["year"], half, today=today, memory_limit=memory_limit, zone=zone)  # type: ignore[arg-type]
     if kind == "circulation":
         return circulation_built(register, db, values["as_of"], memory_limit=memory_limit)  # type: ignore[arg-type]
+    if kind == "internal-audit":
+        return audit_report_built(register, values["month"], today=today)  # type: ignore[arg-type]
+    if kind == "indicators":
+        if str(values["month_from"]) > str(values["month_to"]):
+            raise ReportFormError("起始月份晚于截止月份 the first month is after the last")
+        return indicators_built(
+            db,
+            month_from=values["month_from"],  # type: ignore[arg-type]
+            month_to=values["month_to"],  # type: ignore[arg-type]
+            today=today,
+            memory_limit=memory_limit,
+        )
     return yaoqing_built(register, db, values["year"], values["half"], today=today, memory_limit=memory_limit)  # type: ignore[arg-type]
 
 

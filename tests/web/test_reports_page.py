@@ -14,6 +14,8 @@ import pytest
 
 from pipelines.cases.reports import circulation, monthly_self_check, supervision_report, yaoqing_statistics
 from pipelines.cases.reports.adjudication import adjudication_report
+from pipelines.cases.reports.indicators import indicators_report
+from pipelines.cases.reports.internal_audit import audit_report
 from pipelines.web import reportpages
 from tests.web.conftest import ROLES, World, csrf
 from tests.web.test_workbench import audit_rows
@@ -27,6 +29,8 @@ FORMS = {
     "circulation": ({"as_of": "2026-01-10"}, "通报_2026-01-10"),
     "yaoqing": ({"year": "2025", "half": "2"}, "要情统计_2025H2"),
     "adjudication": ({"month": "202512", "as_of": "2026-01-10"}, "核实认定月报_202512"),
+    "internal-audit": ({"month": "202512"}, "稽核报告_202512"),
+    "indicators": ({"month_from": "202501", "month_to": "202612"}, "监测指标_202501_202612"),
 }
 
 
@@ -43,6 +47,10 @@ def command_files(world: World, kind: str, out) -> list:
         return circulation(register, db, dt.date(2026, 1, 10), out, memory_limit=limit)
     if kind == "adjudication":
         return adjudication_report(register, "202512", out, today=TODAY, as_of=dt.date(2026, 1, 10))
+    if kind == "internal-audit":
+        return audit_report(register, "202512", out, today=TODAY)
+    if kind == "indicators":
+        return indicators_report(db, out, month_from="202501", month_to="202612", today=TODAY, memory_limit=limit)
     return yaoqing_statistics(register, db, 2025, 2, out, today=TODAY, memory_limit=limit)
 
 

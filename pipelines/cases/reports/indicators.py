@@ -249,9 +249,15 @@ def indicators_report(
     memory_limit: str,
 ) -> list[Path]:
     """`fundwatch report indicators`: `监测指标_<from>_<to>.md/.xlsx` (YYYYMM, or 全部 when not limited)."""
+    doc, stem = indicators_built(db, month_from=month_from, month_to=month_to, today=today, memory_limit=memory_limit)
+    return write_report(doc, out_dir, stem)
+
+
+def indicators_built(
+    db: Path, *, month_from: str | None, month_to: str | None, today: dt.date, memory_limit: str
+) -> tuple[Document, str]:
+    """The indicators' history as a document and its file stem, written nowhere (the workbench serves it)."""
     date_from = month_first_day(month_from) if month_from else dt.date(1, 1, 1)
     date_to = month_last_day(month_to) if month_to else dt.date(9999, 12, 31)
     h = read_history(db, memory_limit=memory_limit, date_from=date_from, date_to=date_to)
-    doc = indicators_document(h, month_from, month_to, today)
-    stem = f"监测指标_{month_from or '最早'}_{month_to or '最新'}"
-    return write_report(doc, out_dir, stem)
+    return indicators_document(h, month_from, month_to, today), f"监测指标_{month_from or '最早'}_{month_to or '最新'}"
