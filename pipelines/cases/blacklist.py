@@ -139,10 +139,6 @@ def canonical_key(kind: str, key: str) -> str:
 # ---- changes (a chief's) ----------------------------------------------------------------------------------------
 
 
-def _member(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff) -> staff_register.Staff:
-    return reg.member_of(con, by)
-
-
 def _chief(member: staff_register.Staff, what: str) -> None:
     if member.role != "chief":
         raise staff_register.NotAllowed(f"{member.label}: 只有科长可以{what}黑名单 only a chief changes the blacklist")
@@ -164,7 +160,7 @@ def add(
 ) -> int:
     """Put an employer, a person or an account on the blacklist (a chief, with a reason); returns the entry id.
     Refused: a key already listed (in force) for that kind, a bad key, a source case the register does not know."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     _chief(member, "列入")
     why = _reason(reason, "列入黑名单")
     canonical = canonical_key(kind, key)
@@ -189,7 +185,7 @@ def add(
 
 def remove(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff, entry_id: int, reason: str) -> None:
     """Take an entry off the blacklist (a chief, with a reason); the entry stays on record, marked removed."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     _chief(member, "移出")
     why = _reason(reason, "移出黑名单")
     with reg.write_transaction(con):

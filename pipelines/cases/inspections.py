@@ -366,10 +366,6 @@ def report_blocks(statuses: list[HalfStatus], period_label: str) -> list[str | T
 # ---- changes ---------------------------------------------------------------------------------------------------
 
 
-def _member(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff) -> staff_register.Staff:
-    return reg.member_of(con, by)
-
-
 def _text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise InspectionError(f"{what}不能为空 is required")
@@ -416,7 +412,7 @@ def _team_member(con: sqlite3.Connection, staff_id: str, what: str) -> str:
 
 def plan(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff, p: Plan) -> int:
     """A chief plans an inspection (制定检查计划); its id."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     if member.role != "chief":
         raise staff_register.NotAllowed(
             f"{member.label}: 只有科长可以制定专项检查计划 only a chief plans an inspection"
@@ -510,7 +506,7 @@ def start(
     today: dt.date | None = None,
 ) -> None:
     """The inspection begins (开始检查) on a day: not in the future; once."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     with reg.write_transaction(con):
         inspection = _open_for_work(con, member, inspection_id, "开始检查")
         if inspection.started:
@@ -528,7 +524,7 @@ def note(
     today: dt.date | None = None,
 ) -> int:
     """A step of the inspection's process (检查过程) on a day, not before it started nor in the future."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     said = _text(text, "检查过程记录 note")
     with reg.write_transaction(con):
         inspection = _open_for_work(con, member, inspection_id, "记录检查过程")
@@ -597,7 +593,7 @@ def add_finding(
 ) -> int:
     """A problem found (所发现问题), with its amount, the case it concerns and the rectification opinion (整改意见,
     with its deadline) when known; its number within the inspection."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     said = _text(text, "发现问题 finding")
     value = _amount(amount)
     advice = (opinion or "").strip() or None
@@ -647,7 +643,7 @@ def link_case(
     suspect_id: str,
 ) -> None:
     """Link a finding to a case of the register (关联案件): the case must exist."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     with reg.write_transaction(con):
         inspection = _open_for_work(con, member, inspection_id, "关联案件")
         current = _finding(inspection, finding_no)
@@ -669,7 +665,7 @@ def add_opinion(
     deadline: dt.date | None = None,
 ) -> None:
     """The rectification opinion (整改意见) of a finding, with its deadline (整改期限): a new one replaces the last."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     advice = _text(opinion, "整改意见 opinion")
     with reg.write_transaction(con):
         inspection = _open_for_work(con, member, inspection_id, "提出整改意见")
@@ -799,7 +795,7 @@ def generate_report(
 ) -> ReportFile:
     """A new version of the 检查报告 (a chief or the team leader), dated today, written beside the register (0600)
     and recorded with its file name and sha256. Refused once signed by both (签发)."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     today = today or dt.date.today()
     with reg.write_transaction(con):
         inspection = _open_for_work(con, member, inspection_id, "生成检查报告")
@@ -839,7 +835,7 @@ def sign_as_leader(
     today: dt.date | None = None,
 ) -> ReportFile:
     """The team leader (检查组组长) signs the latest version, himself; the signed copy is written and recorded."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     today = today or dt.date.today()
     on = on or today
     with reg.write_transaction(con):
@@ -872,7 +868,7 @@ def sign_for_leader_in_charge(
 ) -> ReportFile:
     """A chief records the leader in charge's (分管领导) signature of the latest version: their name (as planned) and
     the day they signed, not before the leader's. The inspection is then signed (签发) and closed."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     if member.role != "chief":
         raise staff_register.NotAllowed(
             f"{member.label}: 只有科长可以登记分管领导签字 only a chief records the leader in charge's signature"

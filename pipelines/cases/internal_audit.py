@@ -296,10 +296,6 @@ def draw_sample(
 # ---- who ----------------------------------------------------------------------------------------------------------
 
 
-def _member(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff) -> staff_register.Staff:
-    return reg.member_of(con, by)
-
-
 def _chief(member: staff_register.Staff, what: str) -> None:
     if member.role != "chief":
         raise staff_register.NotAllowed(
@@ -336,7 +332,7 @@ def draw(
 ) -> Drawn:
     """Draw and record the sample of `month` (a chief). Refused: a month not yet over, a month without completed
     business, a month already drawn (the draw in force is named: withdraw it first)."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     _chief(member, "抽取稽核样本")
     rate = parse_rate(rate)
     start, following = month_bounds(month)
@@ -431,7 +427,7 @@ def _refuse_second(con: sqlite3.Connection, month: str) -> None:
 
 def withdraw(con: sqlite3.Connection, by: str | reg.Actor | staff_register.Staff, draw_id: int, reason: str) -> None:
     """Withdraw a draw (a chief, with a reason): it stays on record with its results; the month may be drawn again."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     _chief(member, "撤销稽核抽样")
     why = _reason(reason, "撤销抽样")
     with reg.write_transaction(con):
@@ -459,7 +455,7 @@ def record_result(
     """Record the audit of a sampled business (a chief): 'ok' 无问题, or 'problem' 有问题 with its finding; with
     `open_case` a problem opens a case of rule AUDIT_FINDING (or is linked to the business's case already open).
     A later result replaces an earlier one (both stay on record). Returns (result_id, suspect_id or None)."""
-    member = _member(con, by)
+    member = reg.member_of(con, by)
     _chief(member, "登记稽核结论")
     if result not in RESULTS:
         raise AuditError(f"稽核结论须为 a result is ok（无问题）or problem（有问题）: {result!r}")

@@ -60,6 +60,21 @@ TIMELINESS = {
 }
 
 
+# What every listing of 要情 begins with (sections 五 and 六): the case, its rule, region, severity and amount.
+CASE_COLUMNS = (
+    Col("疑点编号 suspect_id"),
+    Col("规则名称"),
+    Col("统筹区 region"),
+    Col("等级 severity"),
+    Col("涉及金额（元）", "money"),
+)
+
+
+def case_cells(c: dict[str, Any]) -> list[Any]:
+    """The cells of `CASE_COLUMNS` for one 要情."""
+    return [pair_mark(c), rule_name(c["rule"]), c["region"], c["severity"], c["own_amount"]]
+
+
 def report_timeliness(case: dict[str, Any], as_of: dt.date) -> str:
     """on_time | late | overdue | pending: reported_on against report_due (5 working days after confirmation)."""
     due, reported = case["report_due"], case["reported_on"]
@@ -206,11 +221,7 @@ def yaoqing_document(
             + ("。" if not flagged else f"。其中 {flagged} 件报送不及时（标注“⚠”），请相关统筹区说明原因。"),
             Table(
                 columns=[
-                    Col("疑点编号 suspect_id"),
-                    Col("规则名称"),
-                    Col("统筹区 region"),
-                    Col("等级 severity"),
-                    Col("涉及金额（元）", "money"),
+                    *CASE_COLUMNS,
                     Col("确认日期 confirmed_on"),
                     Col("报送期限 report_due"),
                     Col("报送日期 reported_on"),
@@ -218,11 +229,7 @@ def yaoqing_document(
                 ],
                 rows=[
                     [
-                        pair_mark(c),
-                        rule_name(c["rule"]),
-                        c["region"],
-                        c["severity"],
-                        c["own_amount"],
+                        *case_cells(c),
                         c["confirmed_on"],
                         due_text(c["report_due"], c["report_due_provisional"]),
                         c["reported_on"],
@@ -280,22 +287,14 @@ def closing_section(
     )
     table = Table(
         columns=[
-            Col("疑点编号 suspect_id"),
-            Col("规则名称"),
-            Col("统筹区 region"),
-            Col("等级 severity"),
-            Col("涉及金额（元）", "money"),
+            *CASE_COLUMNS,
             Col("状态 status"),
             Col("结案日期 closed"),
             Col("结案报告 closing report"),
         ],
         rows=[
             [
-                pair_mark(c),
-                rule_name(c["rule"]),
-                c["region"],
-                c["severity"],
-                c["own_amount"],
+                *case_cells(c),
                 status_label(CASE_STATUSES, c["status_at"]),
                 (c["entered"].get("rectified") or [""])[-1] if c["status_at"] == "rectified" else "",
                 states[c["suspect_id"]][1],
