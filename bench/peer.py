@@ -50,13 +50,19 @@ def load(con: duckdb.DuckDBPyConnection, inbox: Path) -> dict[str, int]:
     return rows
 
 
-def detect(con: duckdb.DuckDBPyConnection, as_of: dt.date, threshold: Decimal) -> dict[str, int]:
-    """Every SQL rule materialised into a findings table; returns findings per rule."""
+def detect(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, threshold: Decimal, seconds: dict[str, float] | None = None
+) -> dict[str, int]:
+    """Every SQL rule materialised into a findings table; returns findings per rule (and fills `seconds`, when
+    given, with each rule's seconds)."""
     found = {}
     for rule in RULES:
+        started = time.monotonic()
         sql = rule.sql_file.read_text(encoding="utf-8").strip().rstrip(";")
         con.execute(f'CREATE TABLE "found_{rule.code}" AS {sql}', rule_options(rule, as_of, threshold))
         found[rule.code] = con.execute(f'SELECT count(*) FROM "found_{rule.code}"').fetchall()[0][0]
+        if seconds is not None:
+            seconds[rule.code] = round(time.monotonic() - started, 2)
     return found
 
 
@@ -74,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect(str(args.db), config={"memory_limit": DEFAULT_MEMORY_LIMIT})
     rows = load(con, args.inbox)
     loaded = time.monotonic()
-    found = detect(con, args.as_of, args.threshold)
+    rule_seconds: dict[str, float] = {}
+    found = detect(con, args.as_of, args.threshold, rule_seconds)
     con.close()
     done = time.monotonic()
     out = {
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": round(done - started, 2),
         "rows": sum(rows.values()),
         "findings": found,
+        "rule_seconds": rule_seconds,
     }
     print(json.dumps(out, ensure_ascii=False, indent=2))
     if args.json:

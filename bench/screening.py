@@ -286,13 +286,12 @@ def main() -> None:
         repeat=args.repeat,
         calls=args.calls,
     )
-    results_path = ROOT / "bench" / "results.json"
-    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else {}
-    results["screening"] = result
-    results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    from bench.run import render
+    from bench.run import RESULTS, load_previous, machine, write_results
 
-    (ROOT / "bench" / "results.md").write_text(render(results), encoding="utf-8")
+    results = load_previous(RESULTS)  # an issue 6 file kept as history, as `make bench` keeps it
+    results.setdefault("machine", machine())
+    results["screening"] = result
+    write_results(results)
     print(render_markdown(result))
 
 

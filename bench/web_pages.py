@@ -539,10 +539,10 @@ def render_markdown(web: dict | None) -> str:
 
 def save(web: dict) -> None:
     """Into bench/results.json (`web_pages`) and its results.md, the other numbers as they were."""
-    from bench.run import write_results
+    from bench.run import RESULTS, load_previous, machine, write_results
 
-    path = ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8"))
+    results = load_previous(RESULTS)  # an issue 6 file kept as history, as `make bench` keeps it
+    results.setdefault("machine", machine())
     notes = (results.get("web_pages") or {}).get("notes")
     if notes and "notes" not in web:
         web["notes"] = notes  # the analysis written by hand after a run stays until rewritten

@@ -26,7 +26,7 @@ from .background import (
 from .batch import BATCH_DIR, BatchBuilder
 from .constants import DATASETS, NAMED_DATASETS, OUTCOME, OUTCOMES, RAW_ID, SURNAMES, TYPO_COLUMNS
 from .ids import IdSet, name_key, one_edit_away
-from .plants import RULES, PlantBook, plant_all, plant_pool_size
+from .plants import RULES, PlantBook, plant_all, plant_pool_size, plants_per_rule
 from .population import build_employers, build_fund_accounts, build_operators, build_persons
 from .rng import Rng
 from .writer import BAD_KINDS, FileResult, parquet_bytes, split, style_for, write_file, xlsx_bytes
@@ -220,7 +220,13 @@ PART_PERSONS = 2_000_000
 
 
 def generate(
-    persons: int, out: Path, seed: int = 0, dirty: bool = True, part_persons: int = PART_PERSONS, batch: bool = False
+    persons: int,
+    out: Path,
+    seed: int = 0,
+    dirty: bool = True,
+    part_persons: int = PART_PERSONS,
+    batch: bool = False,
+    finding_share: float | None = None,
 ) -> dict:
     """Write a synthetic inbox for ``persons`` persons under ``out`` and its truth under ``out/_truth``.
 
@@ -238,9 +244,14 @@ def generate(
 
     ``batch=True`` also writes a payment batch to screen, its truth and the blacklist it needs, and a few
     facts its plants need (``batch`` module); the rest is byte for byte what it is without.
+
+    ``finding_share`` (a finding-dense inbox, a bad year: e.g. 0.07) plants findings for about that share of
+    persons, spread evenly over the rules as the generator's own density (about 0.76%) is; the truth stays
+    exact.  Without it the inbox is byte for byte what it always was.
     """
     if persons < MIN_PERSONS:
         raise ValueError(f"persons must be at least {MIN_PERSONS}")
+    plants_per_rule(persons, finding_share)  # refuses a share out of range before anything is written
     out = Path(out)
     reset(out)
     (out / TRUTH).mkdir(parents=True, exist_ok=True)
@@ -252,13 +263,24 @@ def generate(
     builder = BatchBuilder(seed, dirty) if batch else None
     for k, size in enumerate(sizes):
         if parts == 1:
-            outputs.append(_province(size, out, seed, dirty, Rng(seed), batch=builder))
+            outputs.append(_province(size, out, seed, dirty, Rng(seed), batch=builder, finding_share=finding_share))
         else:
             span = 500 // parts
             rng = Rng(seed * 1000 + k + 1)
             outputs.append(
                 _province(
-                    size, out, seed, dirty, rng, (k * span, span), f"P{k}", f"_p{k}", k, SURNAMES[k::parts], builder
+                    size,
+                    out,
+                    seed,
+                    dirty,
+                    rng,
+                    (k * span, span),
+                    f"P{k}",
+                    f"_p{k}",
+                    k,
+                    SURNAMES[k::parts],
+                    builder,
+                    finding_share,
                 )
             )
     summaries = [o[0] for o in outputs]
@@ -290,6 +312,8 @@ def generate(
         "resolutions": total("resolutions"),
         "rejected_files": len(rejected),
     }
+    if finding_share is not None:  # only then: the generator's own inbox keeps its summary byte for byte
+        summary["finding_share"] = finding_share
     if added is not None:
         for dataset, rows in added.rows.items():
             summary["rows"][dataset] += rows
@@ -313,16 +337,17 @@ def _province(
     part: int | None = None,
     surnames: str = SURNAMES,
     batch: BatchBuilder | None = None,
+    finding_share: float | None = None,
 ) -> tuple[dict, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
     """One province (or one part of one): its files written, (summary, truth frames, samples) returned;
     `batch` plans its part of the payment batch and keeps the rows its truth needs."""
-    people = build_persons(rng, persons, plant_pool_size(persons), *seq_range, surnames)
+    people = build_persons(rng, persons, plant_pool_size(persons, finding_share), *seq_range, surnames)
     employers = build_employers(rng, persons)
     operators = build_operators(rng)
     accounts = build_fund_accounts(rng)
     facts = build_facts(rng, people, employers)
     book = PlantBook(rng, people, employers, operators, accounts, persons, seq_range, surnames)
-    plant_all(book, persons)
+    plant_all(book, persons, finding_share)
     if batch is not None:
         batch.plan(rng, facts, book, part_tag, first=not part)
     del people

@@ -1483,17 +1483,30 @@ PLANTERS: tuple[tuple[str, Callable[[PlantBook, int], None]], ...] = (
 RULES = tuple(r for r, _ in PLANTERS)
 
 
-def plants_per_rule(persons: int) -> int:
-    return max(3, persons // 2000)
+# The generator's own density: one plant per rule per 2,000 persons (about 0.76% of persons with a finding).
+PERSONS_PER_PLANT = 2000
+# A finding-dense inbox (`finding_share`, a bad year) plants at most this share of persons: the plant persons
+# (`plant_pool_size`, 20 per plants_per_rule) must stay a minority of the province.
+MAX_FINDING_SHARE = 0.2
 
 
-def plant_pool_size(persons: int) -> int:
+def plants_per_rule(persons: int, finding_share: float | None = None) -> int:
+    """Plants per rule: the generator's density, or with `finding_share` about that share of persons with a
+    finding, spread evenly over the rules (as the generator's density is)."""
+    if finding_share is None:
+        return max(3, persons // PERSONS_PER_PLANT)
+    if not 0 < finding_share <= MAX_FINDING_SHARE:
+        raise ValueError(f"finding_share must be in (0, {MAX_FINDING_SHARE}]")
+    return max(3, round(finding_share * persons / len(PLANTERS)))
+
+
+def plant_pool_size(persons: int, finding_share: float | None = None) -> int:
     """Plant persons to reserve: at most 4 per plant, plus the near-misses and the mistyped IDs."""
-    return 20 * plants_per_rule(persons) + 100
+    return 20 * plants_per_rule(persons, finding_share) + 100
 
 
-def plant_all(book: PlantBook, persons: int) -> None:
-    n = plants_per_rule(persons)
+def plant_all(book: PlantBook, persons: int, finding_share: float | None = None) -> None:
+    n = plants_per_rule(persons, finding_share)
     for _rule, planter in PLANTERS:
         planter(book, n)
     plant_resolving_typos(book)
