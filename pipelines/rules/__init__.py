@@ -35,7 +35,12 @@ class Rule:
     # A column every input carries and every finding is confined to: the rule gives the same findings
     # computed over disjoint shards of its values (by hash) and concatenated (pipelines.detect.engine). A rule
     # whose findings span several values of it (DUP_IDENTITY: several IDs of one person) exports
-    # `shard_value(key)`, what is hashed instead (there: the birth date and gender the ID encodes).
+    # `shard_value(key)`, what is hashed instead (there: the birth date and gender the ID encodes). A rule whose
+    # findings need one lookup across shards exports `detect_shard` and `finish_shards` (RECON_PAYMENT: an
+    # orphan bank result's region; engine.detect_part / engine.combine). None: the rule runs in one pass
+    # (streamed), as its findings are not confined to one value of a column every input carries (DUP_CLAIM's
+    # invoice criterion spans persons, ADR 0006; SOD_BREACH and LARGE_PAYMENT_UNAPPROVED read all operators;
+    # RECON_LEDGER_BANK sums an entry_id's lines whatever their account). docs/adr/0029.
     shard_key: str | None = None
 
     @property
@@ -102,6 +107,8 @@ RULES: tuple[Rule, ...] = (
         ("benefit_payments",),
         (),
         "one bank account receiving benefit payments for 3 or more persons in one period",
+        # a finding is one account's payments
+        shard_key="bank_account",
     ),
     Rule(
         "RECON_CONTRIB",
@@ -110,6 +117,8 @@ RULES: tuple[Rule, ...] = (
         ("contributions", "tax_collections"),
         (),
         "assessed and collected differ by more than 0.01 yuan per employer, scheme and period",
+        # a finding is one employer's key (employer_id|scheme|period)
+        shard_key="employer_id",
     ),
     Rule(
         "RECON_LEDGER_BANK",
@@ -128,6 +137,8 @@ RULES: tuple[Rule, ...] = (
         (),
         "benefit payment without a bank result, or with a result differing in amount or account, or failed/"
         "returned; or a bank result for an unknown payment",
+        # a finding is one payment_id's lines; an orphan's region is routed over all shards (finish_shards)
+        shard_key="payment_id",
     ),
     Rule(
         "UNREGISTERED_ACCOUNT",
@@ -136,6 +147,8 @@ RULES: tuple[Rule, ...] = (
         ("bank_statements", "fund_accounts"),
         (),
         "bank account not registered in fund_accounts, or used after its closed_date",
+        # a finding is one account's movements and listings
+        shard_key="account_no",
     ),
     Rule(
         "SOD_BREACH",

@@ -14,6 +14,11 @@ settled_date, region_code = the region most benefit payments into the credited
 account came from (a tie goes to the smallest code), NULL when the account is unknown.
 
 Grain: one row per payment_id that does not reconcile.
+
+Sharded by payment_id (docs/adr/0029): every line of one payment_id is in one shard, so `detect_shard` finds
+each payment's difference in its shard; only an orphan's region needs the payments of every shard (those into
+the credited account), so `finish_shards` routes the orphans once, over all of benefit_payments, after the
+shards are concatenated. `detect` is the two in one pass.
 """
 
 from __future__ import annotations
@@ -21,12 +26,20 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.rules.common import MONEY, evidence_rows, finding, labels, period_of, period_zh, yuan
+from schemas.suspects import SUSPECT_SCHEMA
 
 PAYMENTS = "benefit_payments"
 RESULTS = "bank_disbursements"
+SUSPECT_COLUMNS = list(SUSPECT_SCHEMA)
 
 
 def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> pl.LazyFrame:
+    return finish_shards(detect_shard(benefit_payments, bank_disbursements), benefit_payments, bank_disbursements)
+
+
+def detect_shard(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> pl.LazyFrame:
+    """The findings of the payment_ids given, in the suspects shape plus `orphan_account` (the credited account of
+    an orphan result, else null); an orphan's region_code is left null for `finish_shards`."""
     # Both sides as one list of lines, so that one group_by sees the payment_id whichever side is missing.
     lines = pl.concat(
         [
@@ -83,23 +96,13 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
         & (pl.col("paid_account") == pl.col("credited_account"))
     ).fill_null(False)
     unreconciled = per_payment.filter(~reconciled)
-    # An orphan result is routed to the region whose payees own the credited account.
-    orphan_accounts = unreconciled.filter(orphan).select(pl.col("credited_account").alias("bank_account"))
-    account_region = (
-        benefit_payments.join(orphan_accounts, on="bank_account", how="semi")
-        .group_by("bank_account")
-        .agg(pl.col("region_code").mode().min().alias("account_region"))
-        .rename({"bank_account": "credited_account"})
-    )
     # Evidence only for the flagged payments: rendering every payment's lines as JSON is most of the cost.
     evidence = (
         lines.join(unreconciled.select("payment_id"), on="payment_id", how="semi")
         .group_by("payment_id")
         .agg(evidence_rows("dataset", "payment_id", "person_id", "period", "amount", "bank_account", "status", "date"))
     )
-    flagged = unreconciled.join(account_region, on="credited_account", how="left").join(
-        evidence, on="payment_id", how="left"
-    )
+    flagged = unreconciled.join(evidence, on="payment_id", how="left")
 
     # what went wrong with a payment, for its summary (an orphan result has its own sentence)
     reasons = pl.concat_list(
@@ -138,15 +141,32 @@ def detect(benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame) -> 
         )
     )
     return flagged.select(
-        finding(
+        *finding(
             "RECON_PAYMENT",
             subject_id=pl.col("payment_id"),
             person_id=pl.col("person_id"),
-            region_code=pl.when(orphan).then(pl.col("account_region")).otherwise(pl.col("region_code")),
+            region_code=pl.when(~orphan).then(pl.col("region_code")),
             period_from=pl.when(orphan).then(period_of(pl.col("settled_from"))).otherwise(pl.col("period_from")),
             period_to=pl.when(orphan).then(period_of(pl.col("settled_to"))).otherwise(pl.col("period_to")),
             amount_at_risk=pl.when(orphan).then(pl.col("credited")).otherwise(pl.col("paid")),
             summary=summary,
             evidence_rows=pl.col("evidence_rows"),
-        )
+        ),
+        pl.when(orphan).then(pl.col("credited_account")).alias("orphan_account"),
     )
+
+
+def finish_shards(
+    found: pl.LazyFrame, benefit_payments: pl.LazyFrame, bank_disbursements: pl.LazyFrame
+) -> pl.LazyFrame:
+    """`detect_shard`'s findings of every shard, each orphan routed to the region whose payees own the credited
+    account (the most frequent region of the payments into it; a tie goes to the smallest code)."""
+    orphan_accounts = found.select(pl.col("orphan_account").alias("bank_account")).drop_nulls().unique()
+    account_region = (
+        benefit_payments.join(orphan_accounts, on="bank_account", how="semi")
+        .group_by("bank_account")
+        .agg(pl.col("region_code").mode().min().alias("account_region"))
+        .rename({"bank_account": "orphan_account"})
+    )
+    routed = pl.coalesce("region_code", "account_region").alias("region_code")
+    return found.join(account_region, on="orphan_account", how="left").with_columns(routed).select(*SUSPECT_COLUMNS)

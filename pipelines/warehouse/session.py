@@ -107,6 +107,9 @@ def connect(
     """A connection the caller closes (tests, tools); the product uses `writer()` / `reader()`, which close it
     for you and take the memory limit from the settings, never from a default."""
     config = {"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION}
+    # Beyond the limit DuckDB spills to disk: beside the file (what DuckDB picks for a file, said once here so it
+    # holds), never a working directory (docs/adr/0029).
+    config["temp_directory"] = str(path) + ".tmp"
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), config=config)
