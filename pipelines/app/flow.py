@@ -31,6 +31,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 
 from pipelines.app import progress
+from pipelines.app.cluster_run import detect_on_cluster
 from pipelines.app.settings import Settings
 from pipelines.cases import indicators, lookup
 from pipelines.cases import nightly as cases
@@ -166,7 +167,10 @@ def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> t
         with writer(building, memory_limit=memory_limit) as con:
             stage_datasets(con, stage)
         crash_drill("staged", settings.crash_at)
-        findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
+        if settings.dask_address:  # each (rule, shard) a task on the Dask cluster (docs/scale-out.md)
+            findings = detect_on_cluster(settings, stage, run_id, as_of, threshold)
+        else:
+            findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
         merge_findings(building, findings, as_of, run_id, memory_limit)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

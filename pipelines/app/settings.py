@@ -22,6 +22,11 @@ Environment variables (all optional):
   ``schemas/warning_thresholds.yaml``; checked when the settings are read (a malformed file: usage error)
 * ``FUNDWATCH_CRASH_AT``  fault injection for the crash-safety tests only: die at this point of a run
 * ``PREFECT_API_URL``  the Prefect server a schedule is served against (`fundwatch serve --no-server`)
+* ``FUNDWATCH_DASK_ADDRESS``  a Dask scheduler (``tcp://host:8786``): run the detection on that cluster
+  (`fundwatch run --dask`, docs/scale-out.md)
+* ``FUNDWATCH_SHARED_STAGE``  the folder every Dask worker reads and writes (the shards and findings of a run on
+  a cluster); default, for a scheduler on this machine only: beside the DuckDB file
+* ``FUNDWATCH_DASK_TASK_ROWS``  on a cluster, the fewest input rows a (rule, shard) task is given, default 1,000,000
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ YEARS_BACK = "FUNDWATCH_PLAUSIBLE_YEARS_BACK"
 YEARS_AHEAD = "FUNDWATCH_PLAUSIBLE_YEARS_AHEAD"
 PREFECT_API_URL = "PREFECT_API_URL"
 THRESHOLDS = "FUNDWATCH_THRESHOLDS"
+DASK_ADDRESS = "FUNDWATCH_DASK_ADDRESS"
+SHARED_STAGE = "FUNDWATCH_SHARED_STAGE"
+DASK_TASK_ROWS = "FUNDWATCH_DASK_TASK_ROWS"
 
 
 class SettingsError(ValueError):
@@ -74,6 +82,9 @@ class Settings:
     crash_at: str | None = None  # never set in production
     prefect_api_url: str | None = None
     thresholds: Path | None = None  # None: the bundled schemas/warning_thresholds.yaml
+    dask_address: str | None = None  # None: detection on this machine (pipelines.app.cluster_run)
+    shared_stage: Path | None = None  # None: beside the DuckDB file (a cluster on this machine only)
+    dask_task_rows: int | None = None  # None: pipelines.detect.cluster.TASK_ROWS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,6 +101,9 @@ class Settings:
             crash_at=env.get(CRASH_AT) or None,
             prefect_api_url=env.get(PREFECT_API_URL) or None,
             thresholds=_thresholds(env.get(THRESHOLDS)),
+            dask_address=env.get(DASK_ADDRESS) or None,
+            shared_stage=Path(env[SHARED_STAGE]) if env.get(SHARED_STAGE) else None,
+            dask_task_rows=_rows(DASK_TASK_ROWS, env.get(DASK_TASK_ROWS)),
         )
         settings.zone()  # an unknown time zone fails here, naming the variable
         return settings
@@ -144,6 +158,12 @@ class Settings:
             env[PREFECT_API_URL] = self.prefect_api_url
         if self.thresholds is not None:
             env[THRESHOLDS] = str(self.thresholds.resolve())
+        if self.dask_address:
+            env[DASK_ADDRESS] = self.dask_address
+        if self.shared_stage is not None:
+            env[SHARED_STAGE] = str(self.shared_stage.resolve())
+        if self.dask_task_rows is not None:
+            env[DASK_TASK_ROWS] = str(self.dask_task_rows)
         return env
 
     def export(self) -> None:
@@ -175,6 +195,14 @@ def _file_mode(text: str | None) -> str:
     if mode not in FILE_MODES:
         raise SettingsError(f"{FILE_MODE}: one of {', '.join(FILE_MODES)}, got {text!r}")
     return mode
+
+
+def _rows(name: str, text: str | None) -> int | None:
+    if not text:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise SettingsError(f"{name}: a positive whole number of rows, got {text!r}")
+    return int(text)
 
 
 def _years(name: str, text: str | None, default: int) -> int:

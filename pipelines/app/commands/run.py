@@ -52,6 +52,21 @@ def add_parser(sub: argparse._SubParsersAction, settings: Settings) -> None:
         action="store_true",
         help="create the --db file's folder if it does not exist (default: refuse, so a mistyped path is an error)",
     )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=settings.dask_address,
+        help="在 Dask 集群上运行规则 run the rules on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default FUNDWATCH_DASK_ADDRESS; docs/scale-out.md)",
+    )
+    p.add_argument(
+        "--shared-stage",
+        type=Path,
+        default=settings.shared_stage,
+        metavar="DIR",
+        help="集群共享暂存目录 a folder every Dask worker reads and writes (default FUNDWATCH_SHARED_STAGE; "
+        "needed for a remote cluster)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -68,12 +83,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_USAGE
         folder.mkdir(parents=True)
-    from pipelines.app.summary import RunFailed, describe, run_and_summarise  # imports Prefect: only for a run
+    from pipelines.app.cluster_run import cluster_prefect, refusal  # imports Prefect (not Dask): only for a run
+    from pipelines.app.summary import RunFailed, describe, run_and_summarise
     from pipelines.warehouse.lock import RunInProgress
 
     settings = settings.replace(inbox=args.inbox, db=args.db, large_payment_threshold=args.large_payment_threshold)
+    settings = settings.replace(dask_address=args.dask or None, shared_stage=args.shared_stage)
+    if problem := refusal(settings):  # a run on a Dask cluster (--dask) that cannot work as set
+        console.error(f"fundwatch run: {problem}")
+        return EXIT_USAGE
     try:
-        with progress.using(progress.for_terminal()):
+        with progress.using(progress.for_terminal()), cluster_prefect(settings) as settings:
             outcome, summary = run_and_summarise(settings, args.as_of, wait=args.wait)
     except RunInProgress as err:
         console.error(f"fundwatch run: {err}")
