@@ -619,7 +619,7 @@ def test_a_quarantine_reason_quotes_a_cell_short_and_without_control_characters(
 
 
 def test_overlapping_files_finds_a_renamed_copy_corrected_later(inbox, db):
-    from pipelines.ingest.registry import overlapping_files
+    from pipelines.ingest.registry import overlapping_files, record_overlaps, recorded_overlaps
 
     rows = [GOOD.format(id=ID_X).replace("P1", f"P{i}") for i in range(10)]
     write(inbox, "benefit_payments/a.csv", payments(*rows))
@@ -648,5 +648,8 @@ def test_overlapping_files_finds_a_renamed_copy_corrected_later(inbox, db):
             }
         ]
         assert overlapping_files(con, "r2", min_share=0.6) == []
+        # kept at the end of the run's ingestion, and read back by the summary: the same rows, once per run
+        assert record_overlaps(con, "r2") == found and record_overlaps(con, "r2") == found
+        assert recorded_overlaps(con, "r2") == found and recorded_overlaps(con, "r1") == []
     finally:
         con.close()

@@ -108,3 +108,111 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
             proc.kill()
             proc.wait(timeout=10)
     return proc.returncode
+
+
+# What Prefect's own temporary server (prefect.server.api.server.SubprocessASGIServer) is started with.
+TEMPORARY_SERVER_ENV = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+TEMPORARY_SERVER_TIMEOUT = 60.0
+EXIT_ADDRESS_IN_USE = 3  # uvicorn's status when the port was taken in the meantime
+HEALTH_POLL_SECONDS = 0.05
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when the run that started it dies, even by SIGKILL (no orphan server)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class TemporaryServer:
+    """Prefect's temporary server for one `fundwatch run` with no PREFECT_API_URL, started before the run imports
+    Prefect (ADR 0031).
+
+    Prefect starts the same server itself (uvicorn over `prefect.server.api.server:create_app`, the user's
+    PREFECT_HOME) when its first client call finds no API URL, and waits for it: about 5 s of importing its server
+    on a core the run is not using. Started first, it comes up while the run imports Polars, DuckDB and Prefect;
+    `wait` is called just before the flow. The run then points Prefect at it (`prefect.settings.temporary_settings`)
+    and stops it at the end. The child dies with the run (PR_SET_PDEATHSIG), so a killed run leaves no server.
+    """
+
+    proc: subprocess.Popen | None
+    error: OSError | None
+
+    def __init__(self) -> None:
+        self.port, self.proc, self.error = 0, None, None
+        try:
+            self.port = free_port()
+            self.proc = self._spawn()
+        except OSError as err:  # no loopback, no python: said by `wait`, where the run records its failure
+            self.error = err
+
+    @property
+    def api_url(self) -> str:
+        return api_url_for(self.port)
+
+    def _spawn(self) -> subprocess.Popen:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
+        options = ["--host", HOST, "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        return subprocess.Popen(
+            [*command, *options],
+            env=child_environment(**TEMPORARY_SERVER_ENV),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+
+    def wait(self, timeout: float = TEMPORARY_SERVER_TIMEOUT) -> None:
+        """Until the server answers its health check; a port taken meanwhile is retried on another (as Prefect)."""
+        if self.proc is None:
+            raise RuntimeError(f"Prefect 临时服务器未能启动 Prefect's temporary server could not start: {self.error}")
+        deadline = time.monotonic() + timeout
+        health = self.api_url + "/health"
+        while True:
+            status = self.proc.poll()
+            if status == EXIT_ADDRESS_IN_USE and time.monotonic() < deadline:
+                self.port = free_port()
+                self.proc = self._spawn()
+                health = self.api_url + "/health"
+            elif status is not None:
+                raise RuntimeError(
+                    f"Prefect 临时服务器未能启动 Prefect's temporary server exited with status {status} before it "
+                    f"answered on {HOST}:{self.port}"
+                )
+            try:
+                with urllib.request.urlopen(health, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"Prefect 临时服务器未就绪 Prefect's temporary server did not answer on {HOST}:{self.port} "
+                    f"within {timeout:.0f} s"
+                )
+            time.sleep(HEALTH_POLL_SECONDS)
+
+    def stop(self) -> None:
+        """Stop the server once this process's Prefect log and event workers have sent what they hold (they would
+        otherwise retry against a stopped server at exit, for minutes)."""
+        drain_prefect_workers()
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM, timeout=5)
+
+
+def drain_prefect_workers(timeout: float = 10.0) -> None:
+    """Wait (bounded) until Prefect's background workers of this process have delivered their logs and events."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # a worker that cannot deliver must not fail a finished run
+            worker.drain_all(timeout=timeout, at_exit=False)

@@ -19,9 +19,10 @@ from rich.console import RenderableType
 
 from pipelines.app.console import Column, table
 from pipelines.app.flow import RunOutcome, nightly_run
+from pipelines.app.prefect_server import TemporaryServer
 from pipelines.app.settings import Settings
 from pipelines.cases.indicators import warning_lines
-from pipelines.ingest.registry import overlapping_files
+from pipelines.ingest.registry import recorded_overlaps
 from pipelines.present.labels import FILE_STATUSES, RUN_STATUSES, rule_label, status_label, status_meaning
 from pipelines.present.masking import mask_ids_in_text
 from pipelines.present.money import fmt_money
@@ -59,9 +60,13 @@ def describe(err: BaseException | None) -> str:
 ERROR_CHARS = 500
 
 
-def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) -> tuple[RunOutcome, Lines]:
+def run_and_summarise(
+    settings: Settings, as_of: dt.date, *, wait: float = 0.0, server: TemporaryServer | None = None
+) -> tuple[RunOutcome, Lines]:
     """One nightly run under the database's writer lock, then its summary read from the published file.
 
+    `server`: the temporary Prefect server the command started for this run (none configured); the flow waits
+    for it and runs against it, and a server that does not come up fails the run like any other cause.
     Raises `RunInProgress` (nothing done) when another run holds the lock for longer than `wait` seconds,
     and `RunFailed` (the first cause; the published data unchanged) when the run fails.
     """
@@ -70,7 +75,7 @@ def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) 
     with writer_lock(settings.db, wait=wait, run_id=run_id):
         publication.remove_leftovers(settings.db)
         try:
-            outcome = nightly_run(settings, as_of, run_id)
+            outcome = _nightly_run(settings, as_of, run_id, server)
         except Exception as err:
             raise _record_failure(settings, run_id, as_of, started_at, err) from err
         except BaseException as err:  # Ctrl-C, SIGTERM: recorded, then stop as asked
@@ -83,6 +88,16 @@ def run_and_summarise(settings: Settings, as_of: dt.date, *, wait: float = 0.0) 
                 *findings_summary(con, outcome.run_id),
                 *warning_lines(con, outcome.run_id),  # 监测预警: the run's early warnings, region names beside
             ]
+
+
+def _nightly_run(settings: Settings, as_of: dt.date, run_id: str, server: TemporaryServer | None) -> RunOutcome:
+    if server is None:
+        return nightly_run(settings, as_of, run_id)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server.wait()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        return nightly_run(settings, as_of, run_id)
 
 
 def _record_failure(
@@ -153,7 +168,7 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> Lines:
             else f"  - {file}: 未撤回 refused: {why}"
             for file, outcome, why, rows in withdrawals
         ]
-    overlaps = overlapping_files(con, run_id)
+    overlaps = recorded_overlaps(con, run_id)  # found at the end of the run's ingestion
     if overlaps:
         out += [
             "",

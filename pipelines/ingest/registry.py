@@ -6,7 +6,9 @@ is not (until it is delivered again); skipped and rejected versions never are
 (docs/adr/0003-file-registry-and-redelivery.md, docs/adr/0011-redelivery-and-withdrawal.md).
 `sql/ingest/in_force_files.sql` is the one statement of it.
 
-`overlapping_files` finds the files a run loaded whose rows largely duplicate another file in force.
+`overlapping_files` finds the files a run loaded whose rows largely duplicate another file in force;
+`record_overlaps` keeps them in `file_overlaps` at the end of the run's ingestion, and `recorded_overlaps` reads
+them back (the run's summary).
 """
 
 from __future__ import annotations
@@ -106,6 +108,33 @@ def overlapping_files(
                 }
             )
     return found
+
+
+OVERLAP_COLUMNS = ("dataset", "file", "other_file", "rows", "rows_shared", "share")
+
+
+def record_overlaps(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, object]]:
+    """Find the run's overlapping files (`overlapping_files`) and keep them in `file_overlaps` (sql/ddl/011)."""
+    found = overlapping_files(con, run_id)
+    con.execute("DELETE FROM file_overlaps WHERE run_id = ?", [run_id])
+    if found:
+        con.executemany(
+            f"INSERT INTO file_overlaps (run_id, {', '.join(OVERLAP_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, *(row[c] for c in OVERLAP_COLUMNS)] for row in found],
+        )
+    return found
+
+
+def recorded_overlaps(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, object]]:
+    """The overlaps `record_overlaps` kept for run `run_id`, in the order `overlapping_files` gives them."""
+    order = {name: i for i, name in enumerate(BY_NAME)}
+    rows = con.execute(
+        f"SELECT {', '.join(OVERLAP_COLUMNS)} FROM file_overlaps WHERE run_id = ? "
+        "ORDER BY file, share DESC, other_file",
+        [run_id],
+    ).fetchall()
+    found = [dict(zip(OVERLAP_COLUMNS, row, strict=True)) for row in rows]
+    return sorted(found, key=lambda r: order.get(str(r["dataset"]), len(order)))
 
 
 def record_file(

@@ -2,28 +2,35 @@
 -- (ADR 0011): a renamed copy of a file, later corrected, loads as a new file and doubles its rows.
 -- Grain: one row per (file of run $run_id, other file of $dataset) where at least $min_share of the
 -- file's valid rows are identical, on every contract column, to a row of the other file.
--- Cost: the dataset table holds only the rows of versions in force; each row is reduced to a 64-bit hash
--- of its contract columns (lineage left out) in one scan, and only hashes of this run's files are joined.
+-- Cost: the dataset table holds only the rows of versions in force; each row is reduced once to a 64-bit hash
+-- of its contract columns (lineage left out), and one aggregate by hash keeps the hashes found more than once:
+-- only those rows are paired (nearly none in a normal delivery).
 WITH fresh AS (
     SELECT DISTINCT file
     FROM ingested_files
     WHERE run_id = $run_id AND dataset = $dataset AND status IN ('loaded', 'replaced')
 ),
-hashed AS (
-    SELECT source_file AS file, hash(*COLUMNS(* EXCLUDE (source_file, source_line, run_id))) AS h
+hashed AS MATERIALIZED (
+    SELECT
+        source_file AS file,
+        hash(*COLUMNS(* EXCLUDE (source_file, source_line, run_id))) AS h,
+        source_file IN (SELECT file FROM fresh) AS is_fresh
     FROM query_table($dataset)
+),
+repeated AS (
+    SELECT h FROM hashed GROUP BY h HAVING count(*) > 1
+),
+sizes AS (
+    SELECT file, count(*) AS rows FROM hashed WHERE is_fresh GROUP BY file
 ),
 mine AS (
     SELECT file, h, count(*) AS n
     FROM hashed
-    WHERE file IN (SELECT file FROM fresh)
+    WHERE is_fresh AND h IN (SELECT h FROM repeated)
     GROUP BY file, h
 ),
-sizes AS (
-    SELECT file, sum(n) AS rows FROM mine GROUP BY file
-),
 theirs AS (
-    SELECT DISTINCT file, h FROM hashed WHERE h IN (SELECT h FROM mine)
+    SELECT DISTINCT file, h FROM hashed WHERE h IN (SELECT h FROM repeated)
 ),
 shared AS (
     SELECT m.file, t.file AS other_file, sum(m.n) AS rows_shared

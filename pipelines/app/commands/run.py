@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipelines.app import console, progress
 from pipelines.app.arguments import date_arg
+from pipelines.app.prefect_server import TemporaryServer
 from pipelines.app.settings import Settings
 
 NAME = "run"
@@ -83,6 +84,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_USAGE
         folder.mkdir(parents=True)
+    # No Prefect server configured (nor a Dask cluster, which gets a real one): Prefect's temporary server starts now,
+    # on the other core, while the run imports Prefect, Polars and DuckDB (prefect_server.TemporaryServer).
+    server = None if (settings.prefect_api_url or args.dask) else TemporaryServer()
+    try:
+        return _run(args, settings, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(args: argparse.Namespace, settings: Settings, server: TemporaryServer | None) -> int:
     from pipelines.app.cluster_run import cluster_prefect, refusal  # imports Prefect (not Dask): only for a run
     from pipelines.app.summary import RunFailed, describe, run_and_summarise
     from pipelines.warehouse.lock import RunInProgress
@@ -94,7 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     try:
         with progress.using(progress.for_terminal()), cluster_prefect(settings) as settings:
-            outcome, summary = run_and_summarise(settings, args.as_of, wait=args.wait)
+            outcome, summary = run_and_summarise(settings, args.as_of, wait=args.wait, server=server)
     except RunInProgress as err:
         console.error(f"fundwatch run: {err}")
         return EXIT_BUSY
