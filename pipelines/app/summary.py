@@ -93,10 +93,11 @@ def run_and_summarise(
 def _nightly_run(settings: Settings, as_of: dt.date, run_id: str, server: TemporaryServer | None) -> RunOutcome:
     if server is None:
         return nightly_run(settings, as_of, run_id)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
     server.wait()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+    # no UI is served (as under Prefect's own temporary server): no "View at <url>" line pointing nowhere
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}):
         return nightly_run(settings, as_of, run_id)
 
 
