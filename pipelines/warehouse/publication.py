@@ -107,7 +107,9 @@ def rewrite_in_storage_version(path: Path, *, memory_limit: str) -> None:
     rewritten = rewrite_path(path)
     _remove(rewritten)
     try:
-        con = duckdb.connect(config={"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION})
+        config = {"memory_limit": memory_limit, "storage_compatibility_version": STORAGE_VERSION}
+        # an in-memory instance would spill into the working folder: beside the file, private like it
+        con = duckdb.connect(config={**config, "temp_directory": f"{rewritten}.tmp"})
         try:
             con.execute(f"ATTACH {_sql_text(str(path))} AS source_db (READ_ONLY)")
             con.execute(f"ATTACH {_sql_text(str(rewritten))} AS target_db (STORAGE_VERSION '{STORAGE_VERSION}')")
