@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.detect import cluster
 from pipelines.detect.engine import run_rule, shard, shard_value
-from pipelines.detect.stage import scan_staged, stage_datasets
+from pipelines.detect.stage import scan_staged, stage_datasets, staged_rows
 from pipelines.rules import BY_CODE, RULES
 from pipelines.warehouse.session import connect
 
@@ -76,7 +76,7 @@ def test_parquet_shards_hold_exactly_the_engines_shard_rows(stage, planned):
     assert checked > 0
     # the shards of one partition are disjoint and together the whole dataset
     parts = [pl.read_parquet(t.inputs["benefit_payments"]) for t in planned if t.rule == "DUP_BENEFIT"]
-    whole = pl.read_ipc(stage / "benefit_payments.arrow")
+    whole = scan_staged(stage, ("benefit_payments",))["benefit_payments"].collect()
     assert all(p.height < whole.height for p in parts)
     assert_frame_equal(sorted_rows(pl.concat(parts)), sorted_rows(whole))
 
@@ -104,7 +104,7 @@ def test_a_rule_staged_twice_shares_the_files_already_written(stage, tmp_path):
 
 def test_a_rule_is_spread_over_the_threads_only_while_its_tasks_keep_enough_rows(stage):
     rule = BY_CODE["DUP_BENEFIT"]
-    rows = pl.scan_ipc(stage / "benefit_payments.arrow").select(pl.len()).collect().item()
+    rows = staged_rows(stage, ("benefit_payments",))
     assert cluster.shards_for(rule, stage, threads=8) == 1  # the sample is far below TASK_ROWS
     assert cluster.shards_for(rule, stage, threads=8, task_rows=-(-rows // 2)) == 2
     assert cluster.shards_for(rule, stage, threads=3, task_rows=1) == 3

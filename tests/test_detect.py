@@ -136,3 +136,27 @@ def test_sharded_rules_find_the_same_shard_by_shard(tmp_path):
         whole = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000"), shards=1)
         parts = run_rule(rule, tmp_path / "stage", dt.date(2026, 11, 27), Decimal("100000"), shards=3)
         assert whole.height > 0 and whole.equals(parts), rule.code
+
+
+def test_a_dataset_is_staged_in_parts_that_scan_back_as_the_table(tmp_path, monkeypatch):
+    """Parts of about PART_ROWS rows (Polars maps a scanned file: parts let each go), read back whole and in order;
+    a dataset with no rows is one empty part with its columns."""
+    from pipelines.detect import stage
+
+    con = connect(tmp_path / "fw.duckdb")
+    con.execute(
+        "INSERT INTO benefit_payments (payment_id, amount, source_file, run_id) "
+        "SELECT 'P' || lpad(range::VARCHAR, 7, '0'), range / 100, 'benefit_payments/a.csv', 'r1' FROM range(300000)"
+    )
+    monkeypatch.setattr(stage, "PART_ROWS", 122_880)  # DuckDB hands over 122,880 rows at a time: a part each
+    stage_datasets(con, tmp_path / "stage", ["benefit_payments", "death_records"])
+    table = con.sql("SELECT * EXCLUDE (source_file, source_line, run_id) FROM benefit_payments").pl()
+    con.close()
+    parts = stage.staged_files(tmp_path / "stage", "benefit_payments")
+    assert [p.name for p in parts] == ["part-00000.arrow", "part-00001.arrow", "part-00002.arrow"]
+    scanned = stage.scan_staged(tmp_path / "stage", ("benefit_payments", "death_records"))
+    assert scanned["benefit_payments"].collect().equals(table)
+    assert stage.staged_rows(tmp_path / "stage", ("benefit_payments",)) == 300_000
+    assert [p.name for p in stage.staged_files(tmp_path / "stage", "death_records")] == ["part-00000.arrow"]
+    deaths = scanned["death_records"].collect()
+    assert deaths.height == 0 and "death_date" in deaths.columns

@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.detect import engine
 from pipelines.detect.engine import run_rule, shard_count
-from pipelines.detect.stage import stage_datasets
+from pipelines.detect.stage import scan_staged, stage_datasets
 from pipelines.ingest.inbox import discover
 from pipelines.ingest.load import ingest_files
 from pipelines.rules import BY_CODE, RULES
@@ -103,7 +103,7 @@ def test_the_streaming_engine_finds_what_the_in_memory_engine_finds(inbox, reque
 
 def test_the_shard_count_bounds_the_rows_of_a_shard(sample_stage, monkeypatch):
     rows = {
-        name: pl.scan_ipc(sample_stage / f"{name}.arrow").select(pl.len()).collect().item()
+        name: scan_staged(sample_stage, (name,))[name].select(pl.len()).collect().item()
         for name in ("benefit_payments", "bank_disbursements")
     }
     recon = BY_CODE["RECON_PAYMENT"]
