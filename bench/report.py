@@ -167,6 +167,9 @@ def render_markdown(results: dict) -> str:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {n} | {today} | {goal} | {v} | {verdict_} |" for n, today, goal, v, verdict_, _ in targets(results)]
+    notes = ROOT / "bench" / "notes17.md"  # what the issue 17 numbers say, written by hand after the run
+    if notes.is_file():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     lines += [
         "",
         "## 端到端 End to end (seconds; fundwatch as the README runs it)",
