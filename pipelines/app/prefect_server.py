@@ -79,6 +79,15 @@ def start_server(port: int, home: Path, log_path: Path | None = None) -> subproc
         )
 
 
+def answers(health: str) -> bool:
+    """Whether a server's health URL answers 200 now."""
+    try:
+        with urllib.request.urlopen(health, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
 def wait_for_health(api_url: str, proc: subprocess.Popen | None = None, timeout: float = SERVER_START_TIMEOUT) -> None:
     """Poll `<api_url>/health` until it answers 200; fail early if `proc` (the server) exits."""
     deadline = time.monotonic() + timeout
@@ -86,12 +95,8 @@ def wait_for_health(api_url: str, proc: subprocess.Popen | None = None, timeout:
     while True:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"Prefect server exited with status {proc.returncode} before it was healthy")
-        try:
-            with urllib.request.urlopen(health, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
+        if answers(health):
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"Prefect server not healthy at {health} after {timeout:.0f} s")
         time.sleep(0.5)
@@ -185,12 +190,8 @@ class TemporaryServer:
                     f"Prefect 临时服务器未能启动 Prefect's temporary server exited with status {status} before it "
                     f"answered on {HOST}:{self.port}"
                 )
-            try:
-                with urllib.request.urlopen(health, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
+            if answers(health):
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"Prefect 临时服务器未就绪 Prefect's temporary server did not answer on {HOST}:{self.port} "
