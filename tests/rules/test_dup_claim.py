@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from pipelines.rules.dup_claim import INVOICE_FOLD, invoice_key
+from pipelines.rules.dup_claim import INVOICE_FOLD, candidates, invoice_key
 from tests.rules.harness import findings
 
 P = "330102198001010011"
@@ -130,3 +130,24 @@ def test_finding_reads_like_an_analyst_would_write_it():
     rows = json.loads(row["evidence_rows"])
     assert [(r["claim_id"], r["role"]) for r in rows] == [("J1", "保留"), ("J2", "重复")]
     assert rows[1]["invoice_no"] == FULL_WIDTH_INV and rows[1]["fund_paid"] == "5949.00"
+
+
+def test_candidates_keep_every_claim_of_a_repeated_key_and_only_those():
+    """The first pass (`candidates`) drops a claim only when it is alone in both its groups: a claim sharing only its
+    invoice (folded), or only its visit, stays with every claim it shares it with."""
+    rows = [
+        claim("J1"),  # shares the invoice with J2 (folded) and the visit with J3
+        claim("J2", INV.lower(), "2025-04-12"),
+        claim("J3", "ZJ2025C00000009"),
+        claim("J4", "ZJ2025D00000004", "2025-05-01"),  # alone in both
+        claim("J5", None, "2025-06-01", person=Q),  # no invoice, alone in its visit
+        claim("J6", "", "2025-06-01", person=Q, total="5.00"),  # an empty invoice is no group
+        claim("J7", "", "2025-06-02", person=Q, total="5.00"),
+    ]
+    frame = pl.DataFrame(rows).with_columns(
+        pl.col("service_date").str.to_date(),
+        pl.col("total_amount", "fund_paid").cast(pl.Decimal(18, 2)),
+    )
+    kept = candidates(frame.lazy()).collect()
+    assert sorted(kept["claim_id"]) == ["J1", "J2", "J3"]
+    assert kept.schema == frame.schema
