@@ -36,7 +36,7 @@ from pipelines.app.settings import Settings
 from pipelines.cases import indicators, lookup
 from pipelines.cases import nightly as cases
 from pipelines.detect import findings as found
-from pipelines.detect.engine import run_rule
+from pipelines.detect.engine import release_shards, run_rule
 from pipelines.detect.stage import stage_datasets
 from pipelines.ingest import registry
 from pipelines.ingest.inbox import InboxFile, discover
@@ -171,7 +171,10 @@ def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> t
         if settings.dask_address:  # each (rule, shard) a task on the Dask cluster (docs/scale-out.md)
             findings = detect_on_cluster(settings, stage, run_id, as_of, threshold)
         else:
-            findings = [detect_rule(rule.code, stage, as_of, threshold) for rule in RULES]
+            findings = []
+            for at, rule in enumerate(RULES):
+                findings.append(detect_rule(rule.code, stage, as_of, threshold))
+                release_shards(stage, RULES[at + 1 :])  # a split of the inputs no later rule reads
         merge_findings(building, findings, as_of, run_id, memory_limit)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

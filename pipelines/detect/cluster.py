@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.detect.engine import combine, detect_part, detect_polars, shard, shard_count, shard_value
+from pipelines.detect.engine import combine, detect_part, detect_polars, partition_name, shard, shard_count, shard_value
 from pipelines.detect.stage import scan_staged, staged_rows
 from pipelines.rules import BY_CODE, RULES, Rule
 
@@ -57,13 +57,6 @@ def shards_for(rule: Rule, stage: Path, threads: int, task_rows: int = TASK_ROWS
         return 1
     spread = min(threads, -(-staged_rows(stage, rule.inputs) // task_rows))
     return max(shard_count(rule, stage), spread, 1)
-
-
-def partition_name(rule: Rule, shards: int) -> str:
-    if rule.shard_key is None or shards == 1:
-        return "all"
-    by = rule.shard_key if shard_value(rule) is None else f"{rule.shard_key}~{rule.module}"
-    return f"{by}-{shards}"
 
 
 def _sink(frame: pl.LazyFrame, path: Path) -> None:

@@ -75,7 +75,8 @@ def test_the_rules_shard_by_their_own_key_present_in_every_input():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("inbox", ["sample_stage", "synth_stage"])
-def test_every_sharded_rule_finds_shard_by_shard_what_one_pass_finds(inbox, request):
+def test_every_sharded_rule_finds_shard_by_shard_what_one_pass_finds(inbox, request, monkeypatch):
+    """Each shard filtered from the staged files, or read from the files the staged rows were split into."""
     stage = request.getfixturevalue(inbox)
     fired = set()
     for code in SHARDED:
@@ -83,7 +84,12 @@ def test_every_sharded_rule_finds_shard_by_shard_what_one_pass_finds(inbox, requ
         whole = run_rule(rule, stage, AS_OF, THRESHOLD, shards=1)
         fired |= {code} if whole.height else set()
         for shards in (2, 5):
-            assert run_rule(rule, stage, AS_OF, THRESHOLD, shards=shards).equals(whole), (code, shards)
+            for split_from, split in ((10**9, False), (1, True)):
+                monkeypatch.setattr(engine, "SPLIT_FROM_SCANS", split_from)
+                found = run_rule(rule, stage, AS_OF, THRESHOLD, shards=shards)
+                assert (stage / engine.SHARDS / engine.partition_name(rule, shards)).is_dir() == split, code
+                assert found.equals(whole), (code, shards, split)
+                engine.release_shards(stage, ())
     # the comparison means something only where the rules find something
     assert len(fired) >= (5 if inbox == "sample_stage" else 10), fired
 
@@ -116,6 +122,35 @@ def test_the_shard_count_bounds_the_rows_of_a_shard(sample_stage, monkeypatch):
     many = run_rule(recon, sample_stage, AS_OF, THRESHOLD)
     monkeypatch.setattr(engine, "SHARD_ROWS", 10**9)
     assert many.equals(run_rule(recon, sample_stage, AS_OF, THRESHOLD))
+
+
+def test_a_split_is_written_once_for_the_rules_split_alike_and_released_after_the_last(sample_stage, monkeypatch):
+    monkeypatch.setattr(engine, "SHARD_ROWS", 50)
+    monkeypatch.setattr(engine, "SPLIT_FROM_SCANS", 1)
+    benefits = [BY_CODE[c] for c in ("DUP_BENEFIT", "UNEMP_WITH_PENSION")]
+    count = shard_count(benefits[0], sample_stage)
+    assert count == shard_count(benefits[1], sample_stage) > 1
+    name = engine.partition_name(benefits[0], count)
+    assert name == engine.partition_name(benefits[1], count) == f"person_id-{count}"
+    split = sample_stage / engine.SHARDS / name / "benefit_payments"
+    try:
+        run_rule(benefits[0], sample_stage, AS_OF, THRESHOLD)
+        first = sorted(split.iterdir())
+        assert len(first) == count + 1  # the shards and the mark that the split is whole
+        written = {f: f.stat().st_mtime_ns for f in first}
+        run_rule(benefits[1], sample_stage, AS_OF, THRESHOLD)  # reads the same split, does not write it again
+        assert {f: f.stat().st_mtime_ns for f in split.iterdir()} == written
+        shards = sum(pl.read_ipc(f).height for f in first if f.name.startswith("shard-"))
+        assert (
+            shards
+            == scan_staged(sample_stage, ("benefit_payments",))["benefit_payments"].select(pl.len()).collect().item()
+        )
+        engine.release_shards(sample_stage, (benefits[1],))  # a later rule reads it: kept
+        assert split.is_dir()
+        engine.release_shards(sample_stage, (BY_CODE["DUP_ENROLL"],))  # none does: removed
+        assert not (sample_stage / engine.SHARDS / name).exists()
+    finally:
+        engine.release_shards(sample_stage, ())
 
 
 def _pid(body17: str) -> str:
