@@ -105,3 +105,30 @@ def test_finding_reads_like_an_analyst_would_write_it():
         ("benefit_payments", "5434.10", ACCT, None),
     ]
     assert evidence[1]["person_id"] == P and evidence[1]["date"] == "2025-06-15"
+
+
+def test_only_payments_that_plainly_reconcile_are_set_aside_before_the_rule():
+    """`reconciled_at_once` leaves out of the rule's wide pass only one payment with one successful result of the
+    same amount into the same account; every other id goes through the rule whole."""
+    import polars as pl
+
+    from pipelines.rules.recon_payment import reconciled_at_once
+
+    payments = [pay(f"F{i}") for i in range(1, 8)] + [pay("F2")]  # F2 paid twice
+    results = [
+        result("F1"),
+        result("F2"),
+        result("F3"),
+        result("F3"),  # two results
+        result("F4", status="returned"),
+        result("F5", "3000.01"),
+        result("F6", account="6217330000000000002"),
+        # F7: no result
+        result("F9"),  # orphan
+    ]
+
+    def frame(rows, money):
+        return pl.DataFrame(rows).with_columns(pl.col(money).cast(pl.Decimal(18, 2))).lazy()
+
+    plain = reconciled_at_once(frame(payments, "amount"), frame(results, "amount"))
+    assert plain["payment_id"].to_list() == ["F1"]
