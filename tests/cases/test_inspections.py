@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 
 from pipelines.app import cli
+from pipelines.app.settings import Settings
 from pipelines.cases import inspections as ins
 from pipelines.cases import register as reg
 from pipelines.cases import reports
@@ -489,7 +490,7 @@ def test_the_command_line_from_plan_to_signed(tmp_path, capsys):
         out = capsys.readouterr()
         return code, out.out + out.err
 
-    today = dt.date.today()
+    today = Settings.from_env().today()  # the office's date, as the command line takes it (not the machine's)
     plan = [
         "plan", "--title", "养老保险待遇", "--scheme", "110", "--region", REGION, "--leader", "C01",
         "--member", "V01", "--place", "经办中心", "--content", "待遇发放", "--method", "调阅档案",
@@ -555,7 +556,7 @@ def test_an_inspection_of_the_samples_cases_goes_from_plan_to_a_signed_report(tm
             [REGION],
         ).fetchall()
     assert len(cases) == 2
-    today = dt.date.today()
+    today = Settings.from_env().today()  # the office's date, as the command line takes it (not the machine's)
 
     def fw(*args: str) -> str:
         code = cli.main(["inspection", "--db", str(database), *args])
