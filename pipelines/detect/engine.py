@@ -91,8 +91,14 @@ def shard(
     `value` (a rule module's `shard_value`) derives what is hashed from the key column, for a rule whose findings
     span several keys: the IDs of one DUP_IDENTITY identity share the birth date and gender they encode.
     """
+    return {name: lf.filter(shard_index(key, shards, value) == index) for name, lf in tables.items()}
+
+
+def shard_index(key: str, shards: int, value: Callable[[pl.Expr], pl.Expr] | None = None) -> pl.Expr:
+    """Which of `shards` a row belongs to: the hash of its key (or of `value` of it), modulo the count. The one
+    definition `shard` filters by and `split_shards` partitions by."""
     hashed = pl.col(key) if value is None else value(pl.col(key))
-    return {name: lf.filter(hashed.hash(seed=0) % shards == index) for name, lf in tables.items()}
+    return hashed.hash(seed=0) % shards
 
 
 def shard_value(rule: Rule) -> Callable[[pl.Expr], pl.Expr] | None:
@@ -218,8 +224,7 @@ def split_shards(folder: Path, rule: Rule, shards: int) -> dict[str, list[Path]]
     second copy of the staged rows on the run's disk, for as long as a later rule needs it (`release_shards`).
     """
     assert rule.shard_key is not None
-    hashed = pl.col(rule.shard_key) if shard_value(rule) is None else shard_value(rule)(pl.col(rule.shard_key))
-    index = (hashed.hash(seed=0) % shards).cast(pl.UInt32)
+    index = shard_index(rule.shard_key, shards, shard_value(rule)).cast(pl.UInt32)
     files: dict[str, list[Path]] = {}
     for name in rule.inputs:
         target = folder / SHARDS / partition_name(rule, shards) / name
