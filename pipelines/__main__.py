@@ -1,8 +1,6 @@
-"""`python -m pipelines …` is `fundwatch …`."""
+"""`python -m pipelines …` is `fundwatch …` (the same launcher: pipelines.app.launch)."""
 
-import sys
-
-from pipelines.app.cli import main
+from pipelines.app.launch import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

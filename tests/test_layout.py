@@ -56,7 +56,15 @@ ALLOWED: dict[str, set[str]] = {
     "pipelines": {"pipelines.app"},  # pipelines/__main__.py: `python -m pipelines` is `fundwatch`
 }
 # The only modules that may touch the process environment.
-ENVIRONMENT_READERS = {"pipelines/app/settings.py", "pipelines/__init__.py"}
+# settings reads it; pipelines/__init__ turns telemetry off; the `fundwatch` launcher looks whether a Prefect server
+# or a Dask cluster is configured before importing anything, and a Prefect server's child gets this environment
+# (both kept free of the settings' imports: pipelines.app.launch).
+ENVIRONMENT_READERS = {
+    "pipelines/app/settings.py",
+    "pipelines/__init__.py",
+    "pipelines/app/launch.py",
+    "pipelines/app/prefect_server.py",
+}
 
 
 def modules() -> list[Path]:

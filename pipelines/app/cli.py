@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from pipelines.app.commands import (
     audit,
@@ -58,8 +57,3 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(settings.umask)
     args = build_parser(settings).parse_args(argv)
     return args.handler(args, settings)
-
-
-def console() -> None:
-    """Console-script entry point: the exit status is the command's."""
-    sys.exit(main())

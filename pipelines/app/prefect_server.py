@@ -7,6 +7,7 @@ unless told to use another; the tests start one the same way.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -17,11 +18,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipelines.app.settings import child_environment
+# Nothing of fundwatch is imported here: the `fundwatch` launcher (pipelines.app.launch) starts the temporary server
+# before it imports the rest (ADR 0031).
 
 HOST = "127.0.0.1"  # loopback only
 SERVER_START_TIMEOUT = 90.0
 SERVER_STOP_TIMEOUT = 20.0
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with some variables set: for a child process (a Prefect server)."""
+    return {**os.environ, **overrides}
 
 
 def prefect_executable() -> str:
@@ -217,3 +224,27 @@ def drain_prefect_workers(timeout: float = 10.0) -> None:
     for worker in (APILogWorker, EventsWorker):
         with contextlib.suppress(Exception):  # a worker that cannot deliver must not fail a finished run
             worker.drain_all(timeout=timeout, at_exit=False)
+
+
+# The temporary server the `fundwatch` launcher started before importing the command line, for `fundwatch run`.
+_early: TemporaryServer | None = None
+
+
+def start_early() -> None:
+    """Start the temporary server now, for the `fundwatch run` about to be parsed (pipelines.app.launch)."""
+    global _early
+    _early = TemporaryServer()
+
+
+def take_early() -> TemporaryServer | None:
+    """The server `start_early` started, now the caller's to wait for and stop (None: none was started)."""
+    global _early
+    server, _early = _early, None
+    return server
+
+
+def stop_early() -> None:
+    """Stop a server `start_early` started that no run took (a usage error, `--help`)."""
+    server = take_early()
+    if server is not None:
+        server.stop()

@@ -3,7 +3,9 @@
 The command line (`pipelines.app.cli`) and the scheduled flow (`pipelines.app.schedule`) call
 `Settings.from_env()` once and pass the settings (or the values they hold) down; nothing below the
 application shell reads the environment. This module is the only one that touches `os.environ`
-(besides `pipelines/__init__.py`, which turns Prefect's telemetry off before Prefect is imported).
+(besides `pipelines/__init__.py`, which turns Prefect's telemetry off before Prefect is imported, and the
+`fundwatch` launcher, `pipelines.app.launch`, which looks whether PREFECT_API_URL or FUNDWATCH_DASK_ADDRESS is set
+before it imports anything).
 
 Environment variables (all optional):
 
@@ -170,11 +172,6 @@ class Settings:
         """Put `environment()` into this process's environment, for the child processes it starts
         without an environment of their own (Prefect's runner starts each flow run as one)."""
         os.environ.update(self.environment())
-
-
-def child_environment(**overrides: str) -> dict[str, str]:
-    """This process's environment with some variables set: for a child process (a Prefect server)."""
-    return {**os.environ, **overrides}
 
 
 def _thresholds(text: str | None) -> Path | None:

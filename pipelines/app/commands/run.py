@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.app import console, progress
 from pipelines.app.arguments import date_arg
-from pipelines.app.prefect_server import TemporaryServer
+from pipelines.app.prefect_server import TemporaryServer, take_early
 from pipelines.app.settings import Settings
 
 NAME = "run"
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         folder.mkdir(parents=True)
     # No Prefect server configured (nor a Dask cluster, which gets a real one): Prefect's temporary server starts now,
     # on the other core, while the run imports Prefect, Polars and DuckDB (prefect_server.TemporaryServer).
-    server = None if (settings.prefect_api_url or args.dask) else TemporaryServer()
+    # (The `fundwatch` launcher may have started it already, before importing the command line: take_early.)
+    server = None if (settings.prefect_api_url or args.dask) else (take_early() or TemporaryServer())
     try:
         return _run(args, settings, server)
     finally:
