@@ -6,13 +6,17 @@ from the datasets themselves, each question scans a whole table (70-250 ms each 
 delivery order). So every run, just before it publishes, `build` writes the same questions' tables into the
 schema `screening_lookup`, sorted by the key they are asked by: a lookup of a few persons reads a few row groups
 (DuckDB skips the rest by their min/max), and a batch of 100,000 lines joins them once
-(docs/adr/0023-pre-payment-screening.md). The sort key is `_probe`, the key's first column reversed: DuckDB keeps
-only the first 8 bytes of a string's min/max, and the first 8 bytes of a bank account (the bank's prefix) or of a
-citizen ID (region, century) are shared by many, so sorted by the key itself a lookup of one account still read all
-22 row groups of the table at 1M persons (11 ms); reversed, the first 8 bytes are the key's most varied and a lookup
-reads one (1-2 ms). `reverse(?)` is folded before the scan, so the question and the table use one function
-(docs/adr/0023-pre-payment-screening.md). The lookup is rebuilt from what each publication publishes, so it
-cannot go stale; a file published before it existed is read from its datasets (`Facts.read` falls back).
+(docs/adr/0023-pre-payment-screening.md). The sort key is `_probe`, DuckDB's 64-bit `hash()` of the key's first
+column: DuckDB keeps only the first 8 bytes of a string's min/max, and the first 8 bytes of a bank account (the
+bank's prefix) or of a citizen ID (region, century) are shared by many, so sorted by the key itself a lookup of one
+account still read all 22 row groups of the table at 1M persons (11 ms); by its hash, a lookup reads one (1-2 ms).
+`hash(?)` is folded before the scan, so the question and the table use one function. It was the key reversed (a
+string sort: 1M persons, the four large tables 6.5 s, against about 4 s by the hash; ADR 0023, addendum). DuckDB
+does not promise `hash()` the same across versions, so the lookup keeps the hashes of a few fixed texts
+(`hash_fingerprint`) and is read only by a DuckDB that hashes them alike (`has_lookup`); otherwise it is read from
+the datasets, and the next run, whose signature includes the fingerprint, rebuilds it. The lookup is rebuilt from
+what each publication publishes, so it cannot go stale; a file published before it existed is read from its
+datasets (`Facts.read` falls back).
 
 `SOURCES` is the one statement of each table (its columns, rows and order): the lookup is built from it and the
 fallback reads it, so the two cannot differ.
@@ -34,7 +38,10 @@ SCHEMA = "screening_lookup"
 # Up to this many keys are asked for literally (`IN (...)`: DuckDB prunes row groups by them); more are joined.
 LITERAL_KEYS = 64
 _KEYS = "_fundwatch_screen_keys"
-PROBE = "_probe"  # a lookup table's sort key: its key's first column reversed
+PROBE = "_probe"  # a lookup table's sort key: DuckDB's hash() of its key's first column (UBIGINT)
+FINGERPRINT = "_hash"  # the `_built` row of `hash_fingerprint()` when the lookup was built
+# Texts whose hashes stand for DuckDB's hash(): short (inlined) and long strings, an ID, an account
+_FINGERPRINT_TEXTS = ("", "x", "fundwatch", "11010519491231002X", "6217000010001234567890123")
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,9 @@ class Source:
 
     def build(self) -> str:
         """The lookup table's statement: the rows of `select`, `_probe` first, sorted by `_probe` and the rest of
-        the key (see the module's docstring)."""
+        the key (see the module's docstring). Rows of one key are contiguous: equal keys have equal hashes."""
         order = ", ".join((PROBE, *self.key[1:]))
-        return f"SELECT reverse({self.key[0]}) AS {PROBE}, * FROM ({self.select()}) ORDER BY {order}"
+        return f"SELECT hash({self.key[0]}) AS {PROBE}, * FROM ({self.select()}) ORDER BY {order}"
 
 
 SOURCES: dict[str, Source] = {
@@ -91,10 +98,18 @@ class LookupBuilt:
     rebuilt: tuple[str, ...]  # the tables written by this build (the others' inputs had not changed)
 
 
+def hash_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """DuckDB's `hash()` of a few fixed texts, as this connection's DuckDB computes it: a lookup built by a DuckDB
+    whose hash differs is not read (see the module's docstring)."""
+    placeholders = ", ".join("hash(?::VARCHAR)" for _ in _FINGERPRINT_TEXTS)
+    row = con.execute(f"SELECT {placeholders}", list(_FINGERPRINT_TEXTS)).fetchall()[0]
+    return ",".join(str(h) for h in row)
+
+
 def _signature(con: duckdb.DuckDBPyConnection, source: Source) -> str:
-    """What a lookup table is made of: its statement and the files of its dataset in force (the definition of
-    "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
-    digest = hashlib.sha256(f"{source.build()}\n".encode())
+    """What a lookup table is made of: its statement, DuckDB's hash (`hash_fingerprint`) and the files of its
+    dataset in force (the definition of "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
+    digest = hashlib.sha256(f"{source.build()}\n{hash_fingerprint(con)}\n".encode())
     query = f"SELECT file, sha256 FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? ORDER BY file"
     for file, sha256 in con.execute(query, [source.dataset]).fetchall():
         digest.update(f"{file}\t{sha256}\n".encode())
@@ -126,12 +141,14 @@ def build(con: duckdb.DuckDBPyConnection) -> LookupBuilt:
             con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [name, signature])
             rebuilt.append(name)
         rows[name] = int(con.execute(f"SELECT count(*) FROM {SCHEMA}.{name}").fetchall()[0][0])
+    con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [FINGERPRINT, hash_fingerprint(con)])
     return LookupBuilt(rows, tuple(rebuilt))
 
 
 def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the file has every lookup table, in the form this code reads (`_probe` first): a file published by
-    an older fundwatch, before the lookup or before `_probe`, is read from its datasets instead."""
+    """Whether the file has every lookup table, in the form this code reads (`_probe` first, a UBIGINT hash) and
+    hashed as this DuckDB hashes (`hash_fingerprint`): a file published by an older fundwatch (before the lookup,
+    before `_probe`, with the key reversed) or read by a DuckDB whose hash() changed is read from its datasets."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
         [SCHEMA],
@@ -140,10 +157,13 @@ def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     probed = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND database_name = current_database()"
-        " AND column_name = ? AND column_index = 1",
+        " AND column_name = ? AND column_index = 1 AND data_type = 'UBIGINT'",
         [SCHEMA, PROBE],
     ).fetchall()
-    return probed[0][0] == len(SOURCES)
+    if probed[0][0] != len(SOURCES):
+        return False
+    built = con.execute(f"SELECT signature FROM {SCHEMA}._built WHERE name = ?", [FINGERPRINT]).fetchall()
+    return bool(built) and built[0][0] == hash_fingerprint(con)
 
 
 class Facts:
@@ -179,7 +199,7 @@ class Facts:
         columns = ", ".join(f"t.{c}" for c in source.columns)
         if not wanted:
             return f"SELECT {columns} FROM {self._relation(name)} AS t WHERE FALSE", []
-        probe = [f"t.{PROBE} = reverse(?)"] if self.lookup else []
+        probe = [f"t.{PROBE} = hash(?::VARCHAR)"] if self.lookup else []
         one = "(" + " AND ".join([*probe, *(f"t.{k} = ?" for k in source.key)]) + ")"
         params = [v for key in wanted for v in ([key[0]] if self.lookup else []) + list(key)]
         return f"SELECT {columns} FROM {self._relation(name)} AS t WHERE {' OR '.join([one] * len(wanted))}", params
