@@ -335,6 +335,40 @@ def test_unknown_code(set_name, raw):
     assert value is None and "unknown code" in reason
 
 
+def _variants(form: str) -> list[str]:
+    return [form, form.upper(), form.lower(), f" {form}", f"{form[:1]} {form[1:]}", f"{form}.0", f"{form}.00", form * 2]
+
+
+def test_a_code_looked_up_as_written_is_what_the_full_folding_gives():
+    """`code`'s fast path (each code and label as written) and its full folding (whitespace, case, `.0`) agree on
+    every form of every code set and on variants of them, in one batch where most cells take the fast path."""
+    for set_name, codes in code_sets().items():
+        forms = [v for c, labels in codes.items() for form in (c, *labels) for v in _variants(form)]
+        frame = pl.DataFrame({"s": forms + [None, "", "?"]})
+        mapping = {c.lower(): c for c in codes} | {label: c for c, labels in codes.items() for label in labels}
+        full = (
+            pl.col("s")
+            .str.replace_all(r"\s+", "")
+            .str.to_lowercase()
+            .str.replace(r"^(\d+)\.0+$", "$1")
+            .replace_strict(mapping, default=None, return_dtype=pl.String)
+        )
+        got = frame.select(n.code(set_name)(pl.col("s"))[0].alias("v"), full.alias("w"))
+        assert got["v"].to_list() == got["w"].to_list(), set_name
+
+
+def test_keys_lose_their_whitespace_whether_a_batch_has_any_or_not():
+    clean = pl.DataFrame({"s": ["E001", "E002", None]})
+    spaced = pl.DataFrame({"s": ["E001", "E 002", "E\t003\u3000", None]})
+    assert clean.select(n.key(pl.col("s"))[0]).to_series().to_list() == ["E001", "E002", None]
+    assert spaced.select(n.key(pl.col("s"))[0]).to_series().to_list() == ["E001", "E002", "E003", None]
+
+
+def test_region_codes_with_spaces_inside_take_the_full_path_in_a_batch_of_plain_ones():
+    frame = pl.DataFrame({"s": ["330100", "330 100", "3301 0", "330100 ", None]})
+    assert frame.select(n.region(pl.col("s"))[0]).to_series().to_list() == ["330100", "330100", None, "330100", None]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("330100", "330100"), (" ３３０１００ ", "330100"), ("33010", None), ("3301000", None), ("33A100", None)],
