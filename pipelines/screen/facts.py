@@ -13,7 +13,7 @@ account still read all 22 row groups of the table at 1M persons (11 ms); by its 
 `hash(?)` is folded before the scan, so the question and the table use one function. It was the key reversed (a
 string sort: 1M persons, the four large tables 6.5 s, against about 4 s by the hash; ADR 0023, addendum). DuckDB
 does not promise `hash()` the same across versions, so the lookup keeps the hashes of a few fixed texts
-(`hash_fingerprint`) and is read only by a DuckDB that hashes them alike (`has_lookup`); otherwise it is read from
+(`hash_mark`) and is read only by a DuckDB that hashes them alike (`has_lookup`); otherwise it is read from
 the datasets, and the next run, whose signature includes the fingerprint, rebuilds it. The lookup is rebuilt from
 what each publication publishes, so it cannot go stale; a file published before it existed is read from its
 datasets (`Facts.read` falls back).
@@ -39,7 +39,7 @@ SCHEMA = "screening_lookup"
 LITERAL_KEYS = 64
 _KEYS = "_fundwatch_screen_keys"
 PROBE = "_probe"  # a lookup table's sort key: DuckDB's hash() of its key's first column (UBIGINT)
-FINGERPRINT = "_hash"  # the `_built` row of `hash_fingerprint()` when the lookup was built
+FINGERPRINT = "_hash"  # the `_built` row of `hash_mark()` when the lookup was built
 # Texts whose hashes stand for DuckDB's hash(): short (inlined) and long strings, an ID, an account
 _FINGERPRINT_TEXTS = ("", "x", "fundwatch", "11010519491231002X", "6217000010001234567890123")
 
@@ -98,7 +98,7 @@ class LookupBuilt:
     rebuilt: tuple[str, ...]  # the tables written by this build (the others' inputs had not changed)
 
 
-def hash_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+def hash_mark(con: duckdb.DuckDBPyConnection) -> str:
     """DuckDB's `hash()` of a few fixed texts, as this connection's DuckDB computes it: a lookup built by a DuckDB
     whose hash differs is not read (see the module's docstring)."""
     placeholders = ", ".join("hash(?::VARCHAR)" for _ in _FINGERPRINT_TEXTS)
@@ -107,9 +107,9 @@ def hash_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _signature(con: duckdb.DuckDBPyConnection, source: Source) -> str:
-    """What a lookup table is made of: its statement, DuckDB's hash (`hash_fingerprint`) and the files of its
+    """What a lookup table is made of: its statement, DuckDB's hash (`hash_mark`) and the files of its
     dataset in force (the definition of "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
-    digest = hashlib.sha256(f"{source.build()}\n{hash_fingerprint(con)}\n".encode())
+    digest = hashlib.sha256(f"{source.build()}\n{hash_mark(con)}\n".encode())
     query = f"SELECT file, sha256 FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? ORDER BY file"
     for file, sha256 in con.execute(query, [source.dataset]).fetchall():
         digest.update(f"{file}\t{sha256}\n".encode())
@@ -141,13 +141,13 @@ def build(con: duckdb.DuckDBPyConnection) -> LookupBuilt:
             con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [name, signature])
             rebuilt.append(name)
         rows[name] = int(con.execute(f"SELECT count(*) FROM {SCHEMA}.{name}").fetchall()[0][0])
-    con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [FINGERPRINT, hash_fingerprint(con)])
+    con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [FINGERPRINT, hash_mark(con)])
     return LookupBuilt(rows, tuple(rebuilt))
 
 
 def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the file has every lookup table, in the form this code reads (`_probe` first, a UBIGINT hash) and
-    hashed as this DuckDB hashes (`hash_fingerprint`): a file published by an older fundwatch (before the lookup,
+    hashed as this DuckDB hashes (`hash_mark`): a file published by an older fundwatch (before the lookup,
     before `_probe`, with the key reversed) or read by a DuckDB whose hash() changed is read from its datasets."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
@@ -163,7 +163,7 @@ def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
     if probed[0][0] != len(SOURCES):
         return False
     built = con.execute(f"SELECT signature FROM {SCHEMA}._built WHERE name = ?", [FINGERPRINT]).fetchall()
-    return bool(built) and built[0][0] == hash_fingerprint(con)
+    return bool(built) and built[0][0] == hash_mark(con)
 
 
 class Facts:

@@ -387,7 +387,7 @@ def test_a_lookup_hashed_by_another_duckdb_is_not_read_and_is_rebuilt(tmp_path, 
     try:
         assert facts.build(con).rebuilt == ()  # the same DuckDB: the tables stand, the fingerprint is written again
         assert facts.has_lookup(con)
-        monkeypatch.setattr(facts, "hash_fingerprint", lambda con: "another DuckDB")
+        monkeypatch.setattr(facts, "hash_mark", lambda con: "another DuckDB")
         assert set(facts.build(con).rebuilt) == set(facts.SOURCES)
     finally:
         con.close()
