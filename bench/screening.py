@@ -156,7 +156,7 @@ def time_screen(db: Path, register: Path, batch: Path, out: Path, repeat: int) -
 def time_api(db: Path, register: Path, batch: Path, work: Path, calls: int) -> dict:
     import polars as pl
 
-    fundwatch = [str(PYTHON), "-c", "from pipelines.app.cli import console; console()"]
+    fundwatch = [str(PYTHON), "-c", "from pipelines.app.launch import console; console()"]
     where = ["--db", str(db), "--register", str(register)]
     me = getpass.getuser()
     with sqlite3.connect(register) as con:  # the scratch register's admin: this OS account (tokens are an admin's)

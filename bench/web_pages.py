@@ -123,7 +123,7 @@ def copy_register(source: Path, target: Path) -> None:
 
 def fundwatch(code: Path, *args: str, stdin: str | None = None) -> str:
     """A `fundwatch` command run from the source tree `code`."""
-    cmd = [str(PYTHON), "-c", "from pipelines.app.cli import console; console()", *args]
+    cmd = [str(PYTHON), "-c", "from pipelines.app.launch import console; console()", *args]
     done = subprocess.run(cmd, cwd=code, input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"fundwatch {' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
@@ -253,7 +253,7 @@ def free_port() -> int:
 def server(code: Path, db: Path, register: Path, log: Path) -> Iterator[tuple[str, Path]]:
     """`fundwatch web` on 127.0.0.1 (its log lines to `log`); its base URL."""
     port = free_port()
-    cmd = [str(PYTHON), "-c", "from pipelines.app.cli import console; console()", "web"]
+    cmd = [str(PYTHON), "-c", "from pipelines.app.launch import console; console()", "web"]
     cmd += ["--db", str(db), "--register", str(register), "--port", str(port)]
     env = {**os.environ, "FUNDWATCH_TIMEZONE": ZONE}  # the office's zone, as configured there
     with log.open("w") as out:
