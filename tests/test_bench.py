@@ -119,3 +119,19 @@ def test_the_dense_inbox_is_the_clean_one_with_findings_for_7_percent_of_persons
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")  # a server the user has not configured
     env = bench_run.readme_env(bench_run.CACHE / "home")
     assert "PREFECT_API_URL" not in env  # as the README runs it: Prefect's temporary server, paid for
+
+
+def test_the_commands_the_bench_starts_python_with_name_what_exists():
+    """The bench starts fundwatch as `python -c "from M import F; F()"` (pages, screening): each M.F exists, so a
+    rename in the application is caught here, not twenty minutes into `make bench`."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted((root / "bench").glob("*.py")):
+        for module, name in re.findall(r'"from ([\w.]+) import (\w+); \2\(\)"', path.read_text(encoding="utf-8")):
+            found.append((path.name, module, name))
+            assert callable(getattr(importlib.import_module(module), name, None)), (path.name, module, name)
+    assert {f for f, _, _ in found} >= {"web_pages.py", "screening.py"}, found
