@@ -477,9 +477,8 @@ def code(set_name: str) -> Normaliser:
 def _as_written(codes: dict[str, tuple[str, ...]], mapping: dict[str, str]) -> dict[str, str]:
     """Each code and label of a code set, as written, to the code `code`'s full path maps it to (if any): the same
     folding (whitespace removed, lower case, a trailing `.0` dropped) done here once per form."""
-    forms = {*codes, *(label for labels in codes.values() for label in labels), *mapping}
     found = {}
-    for form in forms:
+    for form in {*codes, *mapping}:  # `mapping` holds every label and each code in lower case
         folded = re.sub(r"^(\d+)\.0+$", r"\1", re.sub(r"\s+", "", form).lower())
         if folded in mapping:
             found[form] = mapping[folded]

@@ -14,7 +14,7 @@ account still read all 22 row groups of the table at 1M persons (11 ms); by its 
 string sort: 1M persons, the four large tables 6.5 s, against about 4 s by the hash; ADR 0023, addendum). DuckDB
 does not promise `hash()` the same across versions, so the lookup keeps the hashes of a few fixed texts
 (`hash_mark`) and is read only by a DuckDB that hashes them alike (`has_lookup`); otherwise it is read from
-the datasets, and the next run, whose signature includes the fingerprint, rebuilds it. The lookup is rebuilt from
+the datasets, and the next run, whose signature includes the mark, rebuilds it. The lookup is rebuilt from
 what each publication publishes, so it cannot go stale; a file published before it existed is read from its
 datasets (`Facts.read` falls back).
 
@@ -39,9 +39,9 @@ SCHEMA = "screening_lookup"
 LITERAL_KEYS = 64
 _KEYS = "_fundwatch_screen_keys"
 PROBE = "_probe"  # a lookup table's sort key: DuckDB's hash() of its key's first column (UBIGINT)
-FINGERPRINT = "_hash"  # the `_built` row of `hash_mark()` when the lookup was built
+HASH_MARK = "_hash"  # the `_built` row of `hash_mark()` when the lookup was built
 # Texts whose hashes stand for DuckDB's hash(): short (inlined) and long strings, an ID, an account
-_FINGERPRINT_TEXTS = ("", "x", "fundwatch", "11010519491231002X", "6217000010001234567890123")
+_MARK_TEXTS = ("", "x", "fundwatch", "11010519491231002X", "6217000010001234567890123")
 
 
 @dataclass(frozen=True)
@@ -101,15 +101,15 @@ class LookupBuilt:
 def hash_mark(con: duckdb.DuckDBPyConnection) -> str:
     """DuckDB's `hash()` of a few fixed texts, as this connection's DuckDB computes it: a lookup built by a DuckDB
     whose hash differs is not read (see the module's docstring)."""
-    placeholders = ", ".join("hash(?::VARCHAR)" for _ in _FINGERPRINT_TEXTS)
-    row = con.execute(f"SELECT {placeholders}", list(_FINGERPRINT_TEXTS)).fetchall()[0]
+    placeholders = ", ".join("hash(?::VARCHAR)" for _ in _MARK_TEXTS)
+    row = con.execute(f"SELECT {placeholders}", list(_MARK_TEXTS)).fetchall()[0]
     return ",".join(str(h) for h in row)
 
 
-def _signature(con: duckdb.DuckDBPyConnection, source: Source) -> str:
-    """What a lookup table is made of: its statement, DuckDB's hash (`hash_mark`) and the files of its
-    dataset in force (the definition of "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
-    digest = hashlib.sha256(f"{source.build()}\n{hash_mark(con)}\n".encode())
+def _signature(con: duckdb.DuckDBPyConnection, source: Source, mark: str) -> str:
+    """What a lookup table is made of: its statement, DuckDB's hash (`mark`, this DuckDB's `hash_mark`) and the
+    files of its dataset in force (the definition of "in force" is the ingest's, `sql/ingest/in_force_files.sql`)."""
+    digest = hashlib.sha256(f"{source.build()}\n{mark}\n".encode())
     query = f"SELECT file, sha256 FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? ORDER BY file"
     for file, sha256 in con.execute(query, [source.dataset]).fetchall():
         digest.update(f"{file}\t{sha256}\n".encode())
@@ -134,14 +134,15 @@ def build(con: duckdb.DuckDBPyConnection) -> LookupBuilt:
     }
     rows: dict[str, int] = {}
     rebuilt: list[str] = []
+    mark = hash_mark(con)
     for name, source in SOURCES.items():
-        signature = _signature(con, source)
+        signature = _signature(con, source, mark)
         if built.get(name) != signature or name not in present:
             con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{name} AS {source.build()}")
             con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [name, signature])
             rebuilt.append(name)
         rows[name] = int(con.execute(f"SELECT count(*) FROM {SCHEMA}.{name}").fetchall()[0][0])
-    con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [FINGERPRINT, hash_mark(con)])
+    con.execute(f"INSERT OR REPLACE INTO {SCHEMA}._built VALUES (?, ?)", [HASH_MARK, mark])
     return LookupBuilt(rows, tuple(rebuilt))
 
 
@@ -162,7 +163,7 @@ def has_lookup(con: duckdb.DuckDBPyConnection) -> bool:
     ).fetchall()
     if probed[0][0] != len(SOURCES):
         return False
-    built = con.execute(f"SELECT signature FROM {SCHEMA}._built WHERE name = ?", [FINGERPRINT]).fetchall()
+    built = con.execute(f"SELECT signature FROM {SCHEMA}._built WHERE name = ?", [HASH_MARK]).fetchall()
     return bool(built) and built[0][0] == hash_mark(con)
 
 
