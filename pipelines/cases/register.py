@@ -180,6 +180,36 @@ def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def _event_fields(
+    suspect_id: str,
+    at: str,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    reason: str | None,
+    details: dict[str, object] | None,
+) -> dict[str, str | None]:
+    """One event's hashed fields as stored (TEXT, or NULL)."""
+    fields: dict[str, object] = {
+        "suspect_id": suspect_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "details": json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    }
+    return {name: None if value is None else str(value) for name, value in fields.items()}
+
+
+_INSERT_EVENT = (
+    "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason, details,"
+    " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _event(
     con: sqlite3.Connection,
     suspect_id: str,
@@ -191,24 +221,41 @@ def _event(
     details: dict[str, object] | None = None,
 ) -> int:
     """Append one event, chained to the last one (the caller holds the write transaction); its event_id."""
-    fields: dict[str, object] = {
-        "suspect_id": suspect_id,
-        "at": _now(),
-        "actor": actor,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "reason": reason,
-        "details": json.dumps(details, ensure_ascii=False, default=str) if details else None,
-    }
-    fields = {name: None if value is None else str(value) for name, value in fields.items()}  # stored as TEXT
+    fields = _event_fields(suspect_id, _now(), actor, action, from_status, to_status, reason, details)
     prev_hash = audit.head(con)
     cursor = con.execute(
-        "INSERT INTO case_events (suspect_id, at, actor, action, from_status, to_status, reason, details,"
-        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [*(fields[name] for name in audit.HASHED_FIELDS), prev_hash, audit.event_hash(prev_hash, fields)],
+        _INSERT_EVENT, [*(fields[name] for name in audit.HASHED_FIELDS), prev_hash, audit.event_hash(prev_hash, fields)]
     )
     return int(cursor.lastrowid)
+
+
+class _EventBatch:
+    """Events of one write transaction, chained in the order added from the log's head, read once, and
+    appended together by `append` (one statement for all). The caller holds the write transaction, so no
+    other writer moves the head in between; the chain trigger still checks every row."""
+
+    def __init__(self, con: sqlite3.Connection, actor: str) -> None:
+        self._con, self._actor, self._at = con, actor, _now()
+        self._prev = audit.head(con)
+        self._rows: list[tuple[str | None, ...]] = []
+
+    def add(
+        self,
+        suspect_id: str,
+        action: str,
+        from_status: str | None,
+        to_status: str | None,
+        reason: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        fields = _event_fields(suspect_id, self._at, self._actor, action, from_status, to_status, reason, details)
+        digest = audit.event_hash(self._prev, fields)
+        self._rows.append((*(fields[name] for name in audit.HASHED_FIELDS), self._prev, digest))
+        self._prev = digest
+
+    def append(self) -> None:
+        self._con.executemany(_INSERT_EVENT, self._rows)
+        self._rows = []
 
 
 # ---- the nightly run -------------------------------------------------------------------------
@@ -243,14 +290,19 @@ def sync_findings(con: sqlite3.Connection, findings: pl.DataFrame, as_of: dt.dat
             r["suspect_id"]: (r["status"], r["firing"], r["amount_at_risk"], r["period_to"])
             for r in con.execute("SELECT suspect_id, status, firing, amount_at_risk, period_to FROM cases")
         }
+        # Collected in the findings' order, then written a statement per kind: each case row is touched by its
+        # own statements in the order below, and the events keep the order they were added in.
+        opened: list[tuple[object, ...]] = []
+        refreshed: list[tuple[object, ...]] = []
+        seen_again: list[tuple[str, str]] = []  # rectified, same rows: only firing and last_seen
+        reopened: list[tuple[str]] = []
+        stopped: list[tuple[str]] = []
+        events = _EventBatch(con, actor)
         for f in rows:
             sid = f["suspect_id"]
             if sid not in known:
-                con.execute(
-                    "INSERT INTO cases (suspect_id, rule, subject_id, person_id, region_code, period_from, period_to,"
-                    " amount_at_risk, summary, status, firing, first_seen, last_seen)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?)",
-                    [
+                opened.append(
+                    (
                         sid,
                         f["rule"],
                         f["subject_id"],
@@ -262,21 +314,19 @@ def sync_findings(con: sqlite3.Connection, findings: pl.DataFrame, as_of: dt.dat
                         f["summary"],
                         day,
                         day,
-                    ],
+                    )
                 )
-                _event(con, sid, actor, "found", None, "open", details={"amount_at_risk": f["amount_at_risk"]})
+                events.add(sid, "found", None, "open", details={"amount_at_risk": f["amount_at_risk"]})
                 counts.opened += 1
                 continue
             status, firing, amount, period_to = known[sid]
             counts.refreshed += 1
             if status == "rectified" and not _grew(f, amount, period_to):
                 # The rows that were rectified are still in the extracts: the same finding, nothing new.
-                con.execute("UPDATE cases SET firing = 1, last_seen = ? WHERE suspect_id = ?", [day, sid])
+                seen_again.append((day, sid))
                 continue
-            con.execute(
-                "UPDATE cases SET person_id = ?, region_code = ?, period_from = ?, period_to = ?, amount_at_risk = ?,"
-                " summary = ?, firing = 1, last_seen = ? WHERE suspect_id = ?",
-                [
+            refreshed.append(
+                (
                     f["person_id"],
                     f["region_code"],
                     f["period_from"],
@@ -285,17 +335,13 @@ def sync_findings(con: sqlite3.Connection, findings: pl.DataFrame, as_of: dt.dat
                     f["summary"],
                     day,
                     sid,
-                ],
+                )
             )
             if status == "rectified":
                 # 整改后再次发生: new months or more money after rectification is a recurrence, worked again.
-                con.execute(
-                    "UPDATE cases SET status = 'open', recurrences = recurrences + 1 WHERE suspect_id = ?", [sid]
-                )
-                _event(
-                    con,
+                reopened.append((sid,))
+                events.add(
                     sid,
-                    actor,
                     "reopened",
                     "rectified",
                     "open",
@@ -304,14 +350,30 @@ def sync_findings(con: sqlite3.Connection, findings: pl.DataFrame, as_of: dt.dat
                 )
                 counts.reopened += 1
             elif not firing:
-                _event(con, sid, actor, "fired_again", status, status)
+                events.add(sid, "fired_again", status, status)
         current = {f["suspect_id"] for f in rows}
         for sid, (status, firing, _, _) in known.items():
             if firing and sid not in current:
-                con.execute("UPDATE cases SET firing = 0 WHERE suspect_id = ?", [sid])
-                note = "本次运行未再发现 not found by this run"
-                _event(con, sid, actor, "stopped_firing", status, status, reason=note)
+                stopped.append((sid,))
+                events.add(sid, "stopped_firing", status, status, reason="本次运行未再发现 not found by this run")
                 counts.stopped_firing += 1
+        con.executemany(
+            "INSERT INTO cases (suspect_id, rule, subject_id, person_id, region_code, period_from, period_to,"
+            " amount_at_risk, summary, status, firing, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?)",
+            opened,
+        )
+        con.executemany("UPDATE cases SET firing = 1, last_seen = ? WHERE suspect_id = ?", seen_again)
+        con.executemany(
+            "UPDATE cases SET person_id = ?, region_code = ?, period_from = ?, period_to = ?, amount_at_risk = ?,"
+            " summary = ?, firing = 1, last_seen = ? WHERE suspect_id = ?",
+            refreshed,
+        )
+        con.executemany(
+            "UPDATE cases SET status = 'open', recurrences = recurrences + 1 WHERE suspect_id = ?", reopened
+        )
+        con.executemany("UPDATE cases SET firing = 0 WHERE suspect_id = ?", stopped)
+        events.append()
     return counts
 
 

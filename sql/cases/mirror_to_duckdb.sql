@@ -1,8 +1,7 @@
--- Mirror the case register (registered as _register_cases / _register_events) into the DuckDB file,
--- so analysts see status and deadline beside each suspect. The register stays the source of truth.
+-- Mirror the case register (registered as _register_cases) into the DuckDB file, so analysts see status and
+-- deadline beside each suspect. The register stays the source of truth. Its log, case_events, is mirrored
+-- before this script, appended to or replaced whole (pipelines/cases/nightly.py).
 CREATE OR REPLACE TABLE cases AS SELECT * FROM _register_cases;
-
-CREATE OR REPLACE TABLE case_events AS SELECT * FROM _register_events;
 
 UPDATE suspects AS s SET
     status   = CASE WHEN c.overdue THEN 'overdue' ELSE c.status END,

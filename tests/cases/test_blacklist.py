@@ -399,6 +399,43 @@ def evidence(duck, rule: str) -> str:
     return duck.execute("SELECT evidence FROM suspects WHERE rule = ?", [rule]).fetchall()[0][0]
 
 
+def mirrored_log(duck) -> list[tuple]:
+    return duck.execute("SELECT * FROM case_events ORDER BY event_id").fetchall()
+
+
+def register_log(cases) -> list[tuple]:
+    return [tuple(r) for r in cases.execute("SELECT * FROM case_events ORDER BY event_id").fetchall()]
+
+
+def test_the_nightly_mirror_of_the_case_log_appends_what_the_register_added_and_replaces_a_register_swapped(
+    published, monkeypatch
+):
+    """The copy's case_events is the register's log after every run: appended to when the register continues
+    it (analysts' events between runs, the run's own), rebuilt whole when the register is another one."""
+    duck, cases, register = published
+    assert mirrored_log(duck) == register_log(cases) and len(register_log(cases)) == len(FINDINGS)
+    [first, *_] = [sid for (sid,) in cases.execute("SELECT suspect_id FROM cases ORDER BY suspect_id")]
+    reg.assign(cases, first, assignee="V01", by="chief", on=ON)
+    merge_findings(duck, findings_frame(*FINDINGS[1:]), ON + dt.timedelta(days=1), "r2")  # one stops firing
+    read: list[object] = []
+    query_frame = reg.query_frame
+    monkeypatch.setattr(
+        reg, "query_frame", lambda con, sql, params=None: read.append(params) or query_frame(con, sql, params)
+    )
+    nightly.sync_run(duck, register, ON + dt.timedelta(days=1), "r2")
+    assert [len(FINDINGS)] in read  # only the events after the copy's last were read out of the register
+    assert mirrored_log(duck) == register_log(cases)
+    assert [r[4] for r in mirrored_log(duck)[-2:]] == ["assign", "stopped_firing"]
+    # another register in its place (restored from a copy, say): its own log, not the old one plus anything
+    cases.close()
+    register.unlink()
+    other = reg.open_register(register)
+    staff_up(other)
+    nightly.sync_run(duck, register, ON + dt.timedelta(days=2), "r3")
+    assert mirrored_log(duck) == register_log(other) and len(register_log(other)) == len(FINDINGS) - 1
+    other.close()
+
+
 def test_the_nightly_run_mirrors_the_blacklist_and_marks_the_findings_it_hits(published, monkeypatch):
     duck, cases, register = published
     assert hits(duck) == {} and duck.execute("SELECT count(*) FROM blacklist").fetchall()[0][0] == 0

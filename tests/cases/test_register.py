@@ -9,8 +9,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from pipelines.cases import audit, staff
 from pipelines.cases import register as reg
-from pipelines.cases import staff
 from schemas.suspects import SUSPECT_SCHEMA
 from tests.cases.staffing import staff_up
 
@@ -152,6 +152,44 @@ def test_a_rectified_case_that_fires_again_is_reopened_as_a_recurrence(con):
     assert (case["status"], case["recurrences"], case["recovered_amount"]) == ("open", 1, "10.00")
     assert case["amount_at_risk"] == "15.00"
     assert reg.events(con, "A")[-1]["action"] == "reopened"
+
+
+def test_one_sync_of_every_kind_of_change_writes_each_case_and_a_chained_log_in_the_findings_order(con):
+    """One sync opens, refreshes, keeps rectified, reopens, fires again and stops cases at once: each case row
+    ends as its own change says, and the events follow the findings' order, chained from the head before."""
+    reg.sync_findings(con, findings(("A", "10.00"), ("B", "10.00"), ("C", "10.00"), ("D", "10.00")), ON, "r1")
+    for sid in ("B", "C"):
+        reg.assign(con, sid, assignee="V01", by="chief", on=ON)
+        reg.verify(con, sid, by="V01", on=ON)
+        reg.rectify(con, sid, by="V01", on=ON, recovered=Decimal("10"))
+    reg.sync_findings(con, findings(("A", "10.00"), ("B", "10.00"), ("C", "10.00")), dt.date(2026, 3, 3), "r2")
+    last = con.execute("SELECT max(event_id) FROM case_events").fetchone()[0]
+    # E new, C reopened (more money), D fired again, B rectified and the same, A refreshed; nothing stops...
+    batch = findings(("E", "7.00"), ("C", "30.00"), ("D", "10.00"), ("B", "10.00"), ("A", "11.00"))
+    counts = reg.sync_findings(con, batch, dt.date(2026, 3, 4), "r3")
+    assert counts == reg.SyncCounts(opened=1, refreshed=4, stopped_firing=0, reopened=1)
+    # ... and then A stops firing
+    reg.sync_findings(con, batch.filter(pl.col("suspect_id") != "A"), dt.date(2026, 3, 5), "r4")
+    cases = {sid: reg.get_case(con, sid) for sid in "ABCDE"}
+    got = {sid: (c["status"], c["firing"], c["amount_at_risk"], c["last_seen"]) for sid, c in cases.items()}
+    assert got == {
+        "A": ("open", 0, "11.00", "2026-03-04"),
+        "B": ("rectified", 1, "10.00", "2026-03-05"),
+        "C": ("open", 1, "30.00", "2026-03-05"),
+        "D": ("open", 1, "10.00", "2026-03-05"),
+        "E": ("open", 1, "7.00", "2026-03-05"),
+    }
+    assert (cases["C"]["recurrences"], cases["E"]["first_seen"]) == (1, "2026-03-04")
+    logged = con.execute(
+        "SELECT suspect_id, action, actor FROM case_events WHERE event_id > ? ORDER BY event_id", [last]
+    ).fetchall()
+    assert [tuple(r) for r in logged] == [
+        ("E", "found", "fundwatch-run r3"),
+        ("C", "reopened", "fundwatch-run r3"),
+        ("D", "fired_again", "fundwatch-run r3"),
+        ("A", "stopped_firing", "fundwatch-run r4"),
+    ]
+    assert audit.verify_log(con).ok
 
 
 def test_overdue_is_derived_from_the_deadline(con):
