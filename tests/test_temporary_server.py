@@ -114,3 +114,21 @@ def test_a_run_with_no_server_configured_starts_its_own_and_ends_without_api_err
     assert "Finished in state Completed" in result.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT status FROM runs").fetchall() == [("succeeded",)]
+
+
+def test_a_flow_run_on_the_temporary_server_sends_no_heartbeats_and_shows_no_ui_link():
+    """The server dies with the run, so nothing could watch heartbeats; Prefect's heartbeat thread would hold up the
+    run's end by up to a second. A lasting server (PREFECT_API_URL, `fundwatch serve`) keeps them."""
+    from prefect import flow
+    from prefect.flow_engine import FlowRunEngine
+    from prefect.settings import get_current_settings
+
+    from pipelines.app.summary import temporary_server_settings
+
+    engine = FlowRunEngine(flow=flow(name="probe")(lambda: None))
+    assert engine.heartbeat_seconds is not None
+    with temporary_server_settings("http://127.0.0.1:4999/api"):
+        settings = get_current_settings()
+        assert (settings.api.url, settings.ui_url) == ("http://127.0.0.1:4999/api", "")
+        assert engine.heartbeat_seconds is None
+    assert engine.heartbeat_seconds is not None

@@ -11,6 +11,7 @@ carried forward (沿用) from an earlier run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
@@ -93,12 +94,23 @@ def run_and_summarise(
 def _nightly_run(settings: Settings, as_of: dt.date, run_id: str, server: TemporaryServer | None) -> RunOutcome:
     if server is None:
         return nightly_run(settings, as_of, run_id)
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
-
     server.wait()
-    # no UI is served (as under Prefect's own temporary server): no "View at <url>" line pointing nowhere
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}):
+    with temporary_server_settings(server.api_url):
         return nightly_run(settings, as_of, run_id)
+
+
+def temporary_server_settings(api_url: str) -> contextlib.AbstractContextManager[object]:
+    """Prefect's settings for a flow run against the run's own temporary server at `api_url`.
+
+    No UI is served (as under Prefect's own temporary server): no "View at <url>" line pointing nowhere. No flow
+    run heartbeats: they let a lasting server mark a run whose process died as crashed, but this server dies with
+    the run; and Prefect's heartbeat thread sleeps in whole seconds, so stopping it held up every run's end by up to
+    one second (ADR 0031)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_UI_URL, temporary_settings
+
+    return temporary_settings(
+        updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: "", PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    )
 
 
 def _record_failure(
