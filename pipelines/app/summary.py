@@ -23,6 +23,7 @@ from pipelines.app.flow import RunOutcome, nightly_run
 from pipelines.app.prefect_server import TemporaryServer
 from pipelines.app.settings import Settings
 from pipelines.cases.indicators import warning_lines
+from pipelines.ingest.inbox import HashAhead
 from pipelines.ingest.registry import recorded_overlaps
 from pipelines.present.labels import FILE_STATUSES, RUN_STATUSES, rule_label, status_label, status_meaning
 from pipelines.present.masking import mask_ids_in_text
@@ -94,7 +95,11 @@ def run_and_summarise(
 def _nightly_run(settings: Settings, as_of: dt.date, run_id: str, server: TemporaryServer | None) -> RunOutcome:
     if server is None:
         return nightly_run(settings, as_of, run_id)
-    server.wait()
+    ahead = HashAhead(settings.inbox)  # the run's idle core hashes the inbox while the server starts
+    try:
+        server.wait()
+    finally:
+        ahead.stop()
     with temporary_server_settings(server.api_url):
         return nightly_run(settings, as_of, run_id)
 
