@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
+from pipelines.ingest import registry
 from pipelines.ingest.inbox import discover
 from pipelines.ingest.load import ingest_file, ingest_files
 from pipelines.warehouse.session import connect
@@ -361,6 +363,22 @@ def test_in_one_dataset_call_each_file_is_decided_on_its_own(inbox, db, monkeypa
         ("D1", "benefit_payments/d.csv"),
         ("P1", "benefit_payments/a.csv"),
     ]
+    # what the next call plans against: the files in force, by name and by bytes (c's first version stays)
+    con = connect(db)
+    try:
+        known = registry.in_force(con, ["benefit_payments", "death_records"])
+    finally:
+        con.close()
+    assert known.files == {("benefit_payments", f"benefit_payments/{n}.csv") for n in "acd"}
+    first_c = payments(GOOD.format(id=ID_X).replace("P1", "C1")).encode()
+    assert (
+        known.file_with_same_bytes("benefit_payments", hashlib.sha256(first_c).hexdigest()) == "benefit_payments/c.csv"
+    )
+    b_bytes = (inbox / "benefit_payments" / "b.csv").read_bytes()  # a's bytes: a is the file in force with them
+    assert (
+        known.file_with_same_bytes("benefit_payments", hashlib.sha256(b_bytes).hexdigest()) == "benefit_payments/a.csv"
+    )
+    assert known.file_with_same_bytes("death_records", hashlib.sha256(b_bytes).hexdigest()) is None
 
 
 def run_two_files_where_the_second_breaks(inbox: Path, db: Path, monkeypatch) -> None:

@@ -162,6 +162,8 @@ def _ingest_in_transaction(
     # Hashing releases the GIL: the files are hashed two at a time (the machine's two cores).
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         identities = list(pool.map(_identify, items))
+    # Planning writes no rows: what is in force is read once for the call's files
+    known = registry.in_force(con, {item.dataset for item in items})
     for item, (sha256, size, refused) in zip(items, identities, strict=True):
         spec = BY_NAME.get(item.dataset)
         if refused is not None:
@@ -174,13 +176,13 @@ def _ingest_in_transaction(
             expected = "expected .csv, .xlsx or .parquet"
             reject(item, sha256, size, f"不支持的文件类型 unsupported file type {quoted(item.path.suffix)}: {expected}")
             continue
-        same = registry.file_with_same_bytes(con, item.dataset, sha256) or shas.get((item.dataset, sha256))
+        same = known.file_with_same_bytes(item.dataset, sha256) or shas.get((item.dataset, sha256))
         if same is not None:
             note = None if same == item.file else f"与已载入文件相同 same bytes as {same}, already loaded"
             record(item, sha256, size, FileResult(item.dataset, item.file, "skipped", reason=note), None)
             continue
         shas[(item.dataset, sha256)] = item.file
-        status = "replaced" if registry.file_in_force(con, item.dataset, item.file) else "loaded"
+        status = "replaced" if known.has(item.dataset, item.file) else "loaded"
         planned.append(Planned(item, spec, sha256, size, status))
 
     # Enrollment first: the mistyped IDs of the other datasets are looked up in the enrollment in force after

@@ -14,6 +14,8 @@ them back (the run's summary).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -39,14 +41,33 @@ def file_in_force(con: duckdb.DuckDBPyConnection, dataset: str, file: str) -> st
     return version[0] if version else None
 
 
-def file_with_same_bytes(con: duckdb.DuckDBPyConnection, dataset: str, sha256: str) -> str | None:
-    """A file of the dataset whose version in force has these exact bytes."""
+@dataclass(frozen=True)
+class InForce:
+    """The files in force of some datasets, read in one query (`in_force`) before a call's files are planned."""
+
+    by_bytes: dict[tuple[str, str], str]  # (dataset, sha256) -> the first file, by name, in force with those bytes
+    files: frozenset[tuple[str, str]]  # (dataset, file)
+
+    def file_with_same_bytes(self, dataset: str, sha256: str) -> str | None:
+        """A file of the dataset whose version in force has these exact bytes (the first by name)."""
+        return self.by_bytes.get((dataset, sha256))
+
+    def has(self, dataset: str, file: str) -> bool:
+        """Whether a version of (dataset, file) is in force."""
+        return (dataset, file) in self.files
+
+
+def in_force(con: duckdb.DuckDBPyConnection, datasets: Iterable[str]) -> InForce:
+    """The files in force of `datasets` (the definition of "in force" is `sql/ingest/in_force_files.sql`)."""
     rows = con.execute(
-        f"SELECT file FROM ({read_sql('ingest/in_force_files.sql')}) WHERE dataset = ? AND sha256 = ? "
-        "ORDER BY file LIMIT 1",
-        [dataset, sha256],
+        f"SELECT dataset, file, sha256 FROM ({read_sql('ingest/in_force_files.sql')}) "
+        "WHERE list_contains(?, dataset) ORDER BY dataset, file",
+        [sorted(set(datasets))],
     ).fetchall()
-    return rows[0][0] if rows else None
+    by_bytes: dict[tuple[str, str], str] = {}
+    for dataset, file, sha256 in rows:
+        by_bytes.setdefault((dataset, sha256), file)
+    return InForce(by_bytes, frozenset((dataset, file) for dataset, file, _ in rows))
 
 
 def remove_file_rows(con: duckdb.DuckDBPyConnection, dataset: str, file: str, run_id: str, this_run: bool) -> int:
