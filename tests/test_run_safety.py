@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -262,3 +263,26 @@ def _group_exists(gid: int) -> bool:
     except KeyError:
         return False
     return True
+
+
+def test_a_register_swapped_between_runs_is_mirrored_whole_and_the_run_warns(province, tmp_path):
+    """The DuckDB file keeps a copy of the case log; a register whose log does not continue that copy (restored
+    from a backup, or changed outside fundwatch) is said in the run's log, then mirrored whole."""
+    full, _, _ = province
+    db = tmp_path / "fw.duckdb"
+    first = run(full, db)
+    assert first.returncode == EXIT_OK and "案件记录未接续" not in first.stderr
+    again = run(full, db)  # the register continues the copy: appended, no warning
+    assert again.returncode == EXIT_OK and "案件记录未接续" not in again.stderr
+    register = db.with_suffix(".cases.sqlite")
+    for path in register.parent.glob(register.name + "*"):  # a register started afresh: its log is another one
+        path.unlink()
+    swapped = run(full, db)
+    assert swapped.returncode == EXIT_OK
+    assert "案件记录未接续上次镜像" in swapped.stderr and "fundwatch case verify-log" in swapped.stderr
+    con = sqlite3.connect(register)
+    try:
+        in_register = con.execute("SELECT event_id, hash FROM case_events ORDER BY event_id").fetchall()
+    finally:
+        con.close()
+    assert query(db, "SELECT event_id, hash FROM case_events ORDER BY event_id") == in_register

@@ -145,7 +145,9 @@ def merge_findings(building: Path, findings: list[pl.DataFrame], as_of: dt.date,
 def sync_cases(building: Path, register: Path, as_of: dt.date, run_id: str, memory_limit: str) -> None:
     """The register follows the findings; then the DuckDB file shows each case's status and deadline."""
     with writer(building, memory_limit=memory_limit) as con:
-        cases.sync_run(con, register, as_of, run_id)
+        synced = cases.sync_run(con, register, as_of, run_id)
+    if synced.log_mirrored == "whole":
+        get_run_logger().warning(cases.LOG_NOT_CONTINUED)
 
 
 def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> tuple[str, bool]:

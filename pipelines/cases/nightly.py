@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -36,7 +37,23 @@ SYNCED_COLUMNS = (
 )
 
 
-def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run_id: str) -> reg.SyncCounts:
+@dataclass(frozen=True)
+class Synced:
+    counts: reg.SyncCounts
+    # How the copy's case log was brought up to the register's: "appended" (the events since the copy's last),
+    # "first" (the copy had none), or "whole" (the register's log does not continue the copy's: a register
+    # restored from a backup, or changed outside fundwatch; the flow warns).
+    log_mirrored: str
+
+
+LOG_NOT_CONTINUED = (
+    "案件记录未接续上次镜像 the case register's log does not continue the copy the last run mirrored into the database "
+    "(a register restored from a backup, or changed outside fundwatch): mirrored whole again; "
+    "check it with `fundwatch case verify-log`"
+)
+
+
+def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run_id: str) -> Synced:
     """The register follows the run's findings and recomputes its provisional deadlines; then `con` (the
     building copy) mirrors the register: the cases and their log, then the blacklist (黑名单), each finding whose
     person, account or employer is listed in force saying so in its evidence (sql/cases/mirror_blacklist.sql)."""
@@ -66,7 +83,7 @@ def sync_run(con: duckdb.DuckDBPyConnection, register: Path, as_of: dt.date, run
             con.unregister("_register_cases")
             con.unregister("_register_events")
             con.unregister("_register_blacklist")
-    return counts
+    return Synced(counts, "first" if mirrored is None else "appended" if after is not None else "whole")
 
 
 def _mirrored_events(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str | None, list[str]] | None:
