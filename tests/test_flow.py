@@ -156,3 +156,47 @@ def test_the_summary_says_which_findings_were_carried_forward_and_from_which_run
     text = "\n".join(str(x) for x in summary.findings_summary(con, again))
     assert text.startswith("沿用 carried forward") and "疑点线索 findings of this run" in text
     assert "沿用" not in "\n".join(str(x) for x in summary.findings_summary(con, detected))
+
+
+# ---- phases: the publish phase pays for writing the file ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_the_publish_phase_ends_with_the_file_written_not_its_log(tmp_path, monkeypatch, prefect_api):
+    """What the publish phase builds (lookups, indicators) is written into the building file before the phase
+    ends: left in DuckDB's write-ahead log it would be written when the session closes, outside every phase, and
+    at province scale counted as the run's fixed cost."""
+    from pathlib import Path
+
+    from prefect.logging.handlers import APILogWorker
+
+    from pipelines.synth import generate
+    from pipelines.warehouse import publication
+
+    inbox, db = tmp_path / "inbox", tmp_path / "fw.duckdb"
+    generate(500, inbox, seed=3, dirty=False)
+    settings = Settings(inbox=inbox, db=db, duckdb_memory_limit="1GB")
+    wal = Path(f"{publication.building_path(db)}.wal")
+    left_in_log: list[int] = []
+    end = flow.Phases.end
+
+    def noting_the_log(self: flow.Phases) -> None:
+        if self._name == "publish":
+            left_in_log.append(wal.stat().st_size if wal.exists() else 0)
+        end(self)
+
+    monkeypatch.setattr(flow.Phases, "end", noting_the_log)
+    with summary.temporary_server_settings(prefect_api["PREFECT_API_URL"]):
+        outcome, _ = summary.run_and_summarise(settings, dt.date(2026, 3, 2))
+        APILogWorker.drain_all(timeout=5)  # the run's logs sent while the server is up, not at the session's exit
+    assert outcome.status == "succeeded"
+    assert left_in_log == [0]
+    published = duckdb.connect(str(db), read_only=True)
+    try:
+        [(publish_seconds,)] = published.execute(
+            "SELECT publish_seconds FROM runs WHERE run_id = ?", [outcome.run_id]
+        ).fetchall()
+    finally:
+        published.close()
+    assert publish_seconds > 0
