@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from pipelines.app import flow, summary
 from pipelines.app.settings import Settings
 from pipelines.warehouse import runs
-from pipelines.warehouse.session import ensure_schema, writer
+from pipelines.warehouse.session import ensure_schema, reader, writer
 
 
 def test_a_staging_that_fails_half_way_leaves_no_staging_folder(tmp_path, monkeypatch):
@@ -167,8 +168,6 @@ def test_the_publish_phase_ends_with_the_file_written_not_its_log(tmp_path, monk
     """What the publish phase builds (lookups, indicators) is written into the building file before the phase
     ends: left in DuckDB's write-ahead log it would be written when the session closes, outside every phase, and
     at province scale counted as the run's fixed cost."""
-    from pathlib import Path
-
     from prefect.logging.handlers import APILogWorker
 
     from pipelines.synth import generate
@@ -192,11 +191,8 @@ def test_the_publish_phase_ends_with_the_file_written_not_its_log(tmp_path, monk
         APILogWorker.drain_all(timeout=5)  # the run's logs sent while the server is up, not at the session's exit
     assert outcome.status == "succeeded"
     assert left_in_log == [0]
-    published = duckdb.connect(str(db), read_only=True)
-    try:
+    with reader(db, memory_limit="1GB") as published:
         [(publish_seconds,)] = published.execute(
             "SELECT publish_seconds FROM runs WHERE run_id = ?", [outcome.run_id]
         ).fetchall()
-    finally:
-        published.close()
     assert publish_seconds > 0

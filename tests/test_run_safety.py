@@ -280,9 +280,6 @@ def test_a_register_swapped_between_runs_is_mirrored_whole_and_the_run_warns(pro
     swapped = run(full, db)
     assert swapped.returncode == EXIT_OK
     assert "案件记录未接续上次镜像" in swapped.stderr and "fundwatch case verify-log" in swapped.stderr
-    con = sqlite3.connect(register)
-    try:
+    with contextlib.closing(sqlite3.connect(register)) as con:
         in_register = con.execute("SELECT event_id, hash FROM case_events ORDER BY event_id").fetchall()
-    finally:
-        con.close()
     assert query(db, "SELECT event_id, hash FROM case_events ORDER BY event_id") == in_register

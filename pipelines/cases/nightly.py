@@ -7,6 +7,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import polars as pl
@@ -43,7 +44,7 @@ class Synced:
     # How the copy's case log was brought up to the register's: "appended" (the events since the copy's last),
     # "first" (the copy had none), or "whole" (the register's log does not continue the copy's: a register
     # restored from a backup, or changed outside fundwatch; the flow warns).
-    log_mirrored: str
+    log_mirrored: Literal["first", "appended", "whole"]
 
 
 LOG_NOT_CONTINUED = (
