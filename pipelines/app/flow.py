@@ -127,8 +127,9 @@ def group_by_dataset(files: list[InboxFile]) -> dict[str, list[InboxFile]]:
 @task(name="detect-rule", task_run_name="detect-{rule_code}")
 def detect_rule(rule_code: str, stage: Path, as_of: dt.date, large_payment_threshold: Decimal) -> pl.DataFrame:
     """One rule of the registry over the staged datasets."""
+    started = time.monotonic()
     findings = run_rule(BY_CODE[rule_code], stage, as_of, large_payment_threshold)
-    get_run_logger().info("%s: %d findings", rule_code, findings.height)
+    get_run_logger().info("%s: %d findings, %.1f s", rule_code, findings.height, time.monotonic() - started)
     progress.current().step(rule_code)
     return findings
 
@@ -167,8 +168,10 @@ def detect(settings: Settings, building: Path, run_id: str, as_of: dt.date) -> t
             return key, True
     stage = publication.work_path(settings.db, "stage", run_id)
     try:
+        started = time.monotonic()
         with writer(building, memory_limit=memory_limit) as con:
             stage_datasets(con, stage)
+        get_run_logger().info("暂存 staged for detection: %.1f s", time.monotonic() - started)
         crash_drill("staged", settings.crash_at)
         if settings.dask_address:  # each (rule, shard) a task on the Dask cluster (docs/scale-out.md)
             findings = detect_on_cluster(settings, stage, run_id, as_of, threshold)
