@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow.ipc as pa_ipc
+from polars.io.partition import FileProviderArgs
 
 from pipelines.detect.stage import scan_staged, staged_files, staged_rows
 from pipelines.rules import RULES, Rule
@@ -74,6 +74,26 @@ SHARD_ROWS = 6_000_000
 
 
 def shard_count(rule: Rule, folder: Path) -> int:
+    """How many shards the rule runs in: 1 while its inputs hold at most SHARD_ROWS rows; above, the most any rule
+    sharded by the same key needs, its own count or more (those inputs staged; tests and tools stage a few).
+
+    Rules sharded by one key then share one split of a dataset they read (`split_shards`), where each count of its
+    own wrote another (10M: benefit_payments split by person_id in 5 shards for four rules and in 22 for
+    UNEMP_WHILE_EMPLOYED, enrollment read 7 times for DUP_ENROLL). A rule in more shards than it needs keeps its
+    memory bound; a rule that fits in one pass keeps it (1M: only UNEMP_WHILE_EMPLOYED and DUP_IDENTITY shard).
+    """
+    own = _own_shard_count(rule, folder)
+    if own == 1:
+        return 1
+    alike = [
+        other
+        for other in RULES
+        if other.shard_key and _partition_key(other) == _partition_key(rule) and _inputs_staged(folder, other)
+    ]
+    return max([own, *(_own_shard_count(other, folder) for other in alike)])
+
+
+def _own_shard_count(rule: Rule, folder: Path) -> int:
     if rule.shard_key is None:
         return 1
     return max(1, -(-staged_rows(folder, rule.inputs) // SHARD_ROWS))
@@ -166,7 +186,7 @@ def run_rule(
         return detect_polars(rule, tables, as_of, large_payment_threshold, engine)
     if _scans(rule, folder, count) >= SPLIT_FROM_SCANS:
         files = split_shards(folder, rule, count)
-        shards_of = ({name: pl.read_ipc(paths[i]).lazy() for name, paths in files.items()} for i in range(count))
+        shards_of = ({name: read_shard(paths[i]) for name, paths in files.items()} for i in range(count))
     else:
         shards_of = (collect_shard(shard(tables, rule.shard_key, count, i, shard_value(rule))) for i in range(count))
     parts = [detect_part(rule, rows, as_of, large_payment_threshold, engine) for rows in shards_of]
@@ -184,13 +204,13 @@ def _scans(rule: Rule, folder: Path, shards: int) -> int:
     """How often the rule's inputs would be scanned, filtered per shard, by it and the rules split alike (those whose
     inputs are staged: tests and tools stage a few)."""
     name = partition_name(rule, shards)
-    staged = [other for other in RULES if other.shard_key and all(_is_staged(folder, n) for n in other.inputs)]
+    staged = [other for other in RULES if other.shard_key and _inputs_staged(folder, other)]
     alike = {other.code for other in staged if partition_name(other, shard_count(other, folder)) == name}
     return shards * len(alike | {rule.code})
 
 
-def _is_staged(folder: Path, name: str) -> bool:
-    return all(path.exists() for path in staged_files(folder, name))
+def _inputs_staged(folder: Path, rule: Rule) -> bool:
+    return all(path.exists() for name in rule.inputs for path in staged_files(folder, name))
 
 
 def collect_shard(tables: dict[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
@@ -204,54 +224,65 @@ def partition_name(rule: Rule, shards: int) -> str:
     one split of a dataset."""
     if rule.shard_key is None or shards == 1:
         return "all"
-    by = rule.shard_key if shard_value(rule) is None else f"{rule.shard_key}~{rule.module}"
-    return f"{by}-{shards}"
+    return f"{_partition_key(rule)}-{shards}"
 
 
-SHARDS = "_shards"  # beside the staged datasets: <stage>/_shards/<partition>/<dataset>/shard-NNNNN.arrow
+def _partition_key(rule: Rule) -> str:
+    """What a rule's shards are made by: its key, and the module whose `shard_value` is hashed instead (if any)."""
+    return str(rule.shard_key) if shard_value(rule) is None else f"{rule.shard_key}~{rule.module}"
+
+
+SHARDS = "_shards"  # beside the staged datasets: <stage>/_shards/<partition>/<dataset>/shard-NNNNN-MMM.arrow
 _SPLIT = "complete"  # written last into a dataset's split folder: the split is whole
 _SHARD = "_fundwatch_shard"
-_IPC = pa_ipc.IpcWriteOptions(compression="lz4")
 
 
-def split_shards(folder: Path, rule: Rule, shards: int) -> dict[str, list[Path]]:
-    """The rule's staged inputs split into `shards` files each, in one pass over each dataset: per dataset, the
-    files of shards 0 .. shards-1 (written once per partition and dataset, kept for the rules split alike).
+def split_shards(folder: Path, rule: Rule, shards: int) -> dict[str, list[list[Path]]]:
+    """The rule's staged inputs split into `shards` shards each, in one streamed pass over each dataset: per
+    dataset, the files of shards 0 .. shards-1 (written once per partition and dataset, kept for the rules split
+    alike).
 
     Shard i holds exactly the rows `shard(tables, rule.shard_key, shards, i, shard_value(rule))` gives, in the same
     order. Read once and written once, where filtering the staged files for each shard read them `shards` times
-    (10M persons: UNEMP_WHILE_EMPLOYED's 127M input rows 22 times; docs/adr/0029). LZ4-compressed: a split is a
-    second copy of the staged rows on the run's disk, for as long as a later rule needs it (`release_shards`).
+    (10M persons: UNEMP_WHILE_EMPLOYED's 127M input rows 22 times; docs/adr/0029). Written by Polars' partitioned
+    sink (a streamed pass on every core; 10M benefit_payments in 22 shards: 11.4 s, where appending each staged
+    part's rows shard by shard from Python took 18.9 s; docs/adr/0029). LZ4-compressed: a split is a second copy of
+    the staged rows on the run's disk, for as long as a later rule needs it (`release_shards`).
     """
     assert rule.shard_key is not None
-    index = shard_index(rule.shard_key, shards, shard_value(rule)).cast(pl.UInt32)
-    files: dict[str, list[Path]] = {}
+    index = shard_index(rule.shard_key, shards, shard_value(rule)).cast(pl.UInt32).alias(_SHARD)
+    files: dict[str, list[list[Path]]] = {}
     for name in rule.inputs:
         target = folder / SHARDS / partition_name(rule, shards) / name
-        files[name] = [target / f"shard-{i:05d}.arrow" for i in range(shards)]
         if not (target / _SPLIT).exists():
-            _split(staged_files(folder, name), index, files[name])
+            _split(scan_staged(folder, (name,))[name], index, target, shards)
             (target / _SPLIT).touch()
+        files[name] = [sorted(target.glob(f"shard-{i:05d}-*.arrow")) for i in range(shards)]
     return files
 
 
-def _split(parts: list[Path], index: pl.Expr, out: list[Path]) -> None:
-    """Each staged part read whole (one part at a time: about `stage.PART_ROWS` rows), its rows partitioned by shard
-    (each shard keeps the staged order) and appended to the shards' files."""
-    out[0].parent.mkdir(parents=True, exist_ok=True)
-    writers: list[pa_ipc.RecordBatchFileWriter] = []
-    try:
-        for path in parts:
-            frame = pl.read_ipc(path)
-            if not writers:
-                schema = frame.head(0).to_arrow().schema
-                writers = [pa_ipc.new_file(str(file), schema, options=_IPC) for file in out]
-            split = frame.with_columns(index.alias(_SHARD)).partition_by(_SHARD, as_dict=True, include_key=False)
-            for (i,), rows in split.items():
-                writers[i].write_table(rows.to_arrow())
-    finally:
-        for writer in writers:
-            writer.close()
+def _split(rows: pl.LazyFrame, index: pl.Expr, target: Path, shards: int) -> None:
+    """`rows` partitioned by `index` into `target`: each shard's rows in their staged order, in files
+    `shard-<shard>-<file>.arrow` (one file a shard; a shard without rows an empty file of the same schema)."""
+    shutil.rmtree(target, ignore_errors=True)  # what an interrupted split left
+    target.mkdir(parents=True)
+
+    def path(args: FileProviderArgs) -> str:
+        return f"shard-{args.partition_keys.item():05d}-{args.index_in_partition:03d}.arrow"
+
+    by_shard = pl.PartitionBy(
+        target, key=index, include_key=False, file_path_provider=path, approximate_bytes_per_file=None
+    )
+    rows.sink_ipc(by_shard, compression="lz4", maintain_order=True)
+    empty = pl.DataFrame(schema=rows.collect_schema())
+    for i in range(shards):
+        if not any(target.glob(f"shard-{i:05d}-*.arrow")):
+            empty.write_ipc(target / f"shard-{i:05d}-000.arrow", compression="lz4")
+
+
+def read_shard(files: list[Path]) -> pl.LazyFrame:
+    """One shard of a split dataset (`split_shards`), read into memory (see `run_rule`)."""
+    return pl.concat([pl.read_ipc(path) for path in files]).lazy()
 
 
 def release_shards(folder: Path, later: tuple[Rule, ...]) -> None:

@@ -147,10 +147,49 @@ def test_a_split_is_written_once_for_the_rules_split_alike_and_released_after_th
         )
         engine.release_shards(sample_stage, (benefits[1],))  # a later rule reads it: kept
         assert split.is_dir()
-        engine.release_shards(sample_stage, (BY_CODE["DUP_ENROLL"],))  # none does: removed
+        engine.release_shards(sample_stage, (BY_CODE["SHARED_ACCOUNT"],))  # none does: removed
         assert not (sample_stage / engine.SHARDS / name).exists()
     finally:
         engine.release_shards(sample_stage, ())
+
+
+def test_rules_sharded_by_one_key_share_a_shard_count_and_a_rule_that_fits_keeps_one_pass(sample_stage, monkeypatch):
+    """Above the bound, every rule sharded by a key runs in the most shards any of them needs (one split of a dataset
+    serves them all); below it a rule stays one pass, whatever the others need."""
+    rows = {rule.code: engine.staged_rows(sample_stage, rule.inputs) for rule in RULES if rule.shard_key}
+    person = [code for code in SHARDED if SHARDED[code] == "person_id" and code != "DUP_IDENTITY"]
+    largest = max(person, key=rows.__getitem__)
+    smallest = min(person, key=rows.__getitem__)
+    bound = rows[smallest]  # the smallest fits, the others do not
+    monkeypatch.setattr(engine, "SHARD_ROWS", bound)
+    needed = -(-rows[largest] // bound)
+    counts = {code: shard_count(BY_CODE[code], sample_stage) for code in person}
+    assert counts[smallest] == 1
+    assert {counts[code] for code in person if rows[code] > bound} == {needed}
+    # the comparison means something only if some rule would need fewer shards on its own
+    assert any(1 < -(-rows[code] // bound) < needed for code in person)
+    # DUP_IDENTITY hashes something else (its shard_value): its own count, its own split
+    identity = BY_CODE["DUP_IDENTITY"]
+    assert shard_count(identity, sample_stage) == max(1, -(-rows["DUP_IDENTITY"] // bound))
+
+
+def test_a_split_holds_exactly_the_rows_of_each_shard_in_order_and_empty_shards_with_their_columns(tmp_path):
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    ids = [_pid(f"33010219500101{n:03d}") for n in range(1, 6)]
+    pl.DataFrame({"person_id": ids * 3, "n": list(range(15))}).write_ipc(stage / "enrollment.arrow")
+    rule = BY_CODE["DUP_ENROLL"]
+    shards = 11  # more shards than persons: some are empty
+    files = engine.split_shards(stage, rule, shards)["enrollment"]
+    whole = {"enrollment": pl.scan_ipc(stage / "enrollment.arrow")}
+    empty = 0
+    for i in range(shards):
+        assert len(files[i]) == 1
+        got = engine.read_shard(files[i]).collect()
+        expected = engine.shard(whole, "person_id", shards, i)["enrollment"].collect()
+        assert got.equals(expected), i
+        empty += got.is_empty()
+    assert empty >= 6
 
 
 def _pid(body17: str) -> str:
