@@ -85,12 +85,16 @@ def shard_count(rule: Rule, folder: Path) -> int:
     own = _own_shard_count(rule, folder)
     if own == 1:
         return 1
-    alike = [
-        other
-        for other in RULES
-        if other.shard_key and _partition_key(other) == _partition_key(rule) and _inputs_staged(folder, other)
+    return max([own, *(_own_shard_count(other, folder) for other in _alike(rule, folder))])
+
+
+def _alike(rule: Rule, folder: Path) -> list[Rule]:
+    """The rules sharded by the same key as `rule` (itself included) whose inputs are staged (tests and tools stage
+    a few)."""
+    key = _partition_key(rule)
+    return [
+        other for other in RULES if other.shard_key and _partition_key(other) == key and _inputs_staged(folder, other)
     ]
-    return max([own, *(_own_shard_count(other, folder) for other in alike)])
 
 
 def _own_shard_count(rule: Rule, folder: Path) -> int:
@@ -201,11 +205,9 @@ SPLIT_FROM_SCANS = 8
 
 
 def _scans(rule: Rule, folder: Path, shards: int) -> int:
-    """How often the rule's inputs would be scanned, filtered per shard, by it and the rules split alike (those whose
-    inputs are staged: tests and tools stage a few)."""
-    name = partition_name(rule, shards)
-    staged = [other for other in RULES if other.shard_key and _inputs_staged(folder, other)]
-    alike = {other.code for other in staged if partition_name(other, shard_count(other, folder)) == name}
+    """How often the rule's inputs would be scanned, filtered per shard, by it and the rules split alike (sharded by
+    the same key into as many shards)."""
+    alike = {other.code for other in _alike(rule, folder) if shard_count(other, folder) == shards}
     return shards * len(alike | {rule.code})
 
 
@@ -257,7 +259,15 @@ def split_shards(folder: Path, rule: Rule, shards: int) -> dict[str, list[list[P
         if not (target / _SPLIT).exists():
             _split(scan_staged(folder, (name,))[name], index, target, shards)
             (target / _SPLIT).touch()
-        files[name] = [sorted(target.glob(f"shard-{i:05d}-*.arrow")) for i in range(shards)]
+        files[name] = _shard_files(target, shards)
+    return files
+
+
+def _shard_files(target: Path, shards: int) -> list[list[Path]]:
+    """The files of each shard of a split folder, in order (`shard-<shard>-<file>.arrow`)."""
+    files: list[list[Path]] = [[] for _ in range(shards)]
+    for path in sorted(target.glob("shard-*.arrow")):
+        files[int(path.name.split("-")[1])].append(path)
     return files
 
 
@@ -275,8 +285,8 @@ def _split(rows: pl.LazyFrame, index: pl.Expr, target: Path, shards: int) -> Non
     )
     rows.sink_ipc(by_shard, compression="lz4", maintain_order=True)
     empty = pl.DataFrame(schema=rows.collect_schema())
-    for i in range(shards):
-        if not any(target.glob(f"shard-{i:05d}-*.arrow")):
+    for i, written in enumerate(_shard_files(target, shards)):
+        if not written:
             empty.write_ipc(target / f"shard-{i:05d}-000.arrow", compression="lz4")
 
 
